@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine (Python 3.11, JDK 17, Maven): `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+JARS := .stack/jars
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint stack-down clean
+
+$(BIN)/.installed: pyproject.toml deploy/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c deploy/constraints.txt -e '.[dev]'
+	touch $@
+
+$(JARS)/.fetched: deploy/jvm/pom.xml deploy/jvm/*/pom.xml
+	mvn --batch-mode --quiet -s deploy/jvm/settings.xml -f deploy/jvm/pom.xml package -Djars.dir=$(CURDIR)/$(JARS)
+	touch $@
+
+setup: $(BIN)/.installed $(JARS)/.fetched
+
+demo: setup
+	$(BIN)/streamscore demo --pipeline examples/payments/pipeline.yaml
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared
+
+test: setup lint
+	$(BIN)/pytest
+
+stack-down:
+	$(BIN)/streamscore stack down
+
+clean: stack-down
+	rm -rf .stack $(VENV)

@@ -1,0 +1,1 @@
+"""Spark side: training sets, checks, training, export and registration, run with spark-submit."""

@@ -1,0 +1,1 @@
+"""Running streamscore: the command line, the local stack and the JVM artifacts it needs."""

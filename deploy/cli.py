@@ -1,0 +1,166 @@
+"""The `streamscore` command: one subcommand per capability.
+
+Expected failures (a bad spec, a stack that is down, missing jars) print one line saying what
+is wrong and how to fix it, and exit 1; only a bug shows a traceback.
+"""
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from streamscore.deploy import stack as local_stack
+from streamscore.shared.errors import StreamscoreError
+from streamscore.shared.spec import PipelineSpec, load_pipeline
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from streamscore.deploy.kafka_io import ProduceReport
+    from streamscore.shared.synthetic import GeneratorConfig
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker, schema registry and Flink cluster.")
+app.add_typer(stack_app, name="stack")
+console = Console()
+errors = Console(stderr=True)
+
+PipelineOption = Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline spec (YAML).")]
+
+
+def _parse_time(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise StreamscoreError(f"expected an ISO date or time like 2026-01-01T00:00, got {text!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+@stack_app.command("up")
+def stack_up(flink: Annotated[bool, typer.Option(help="Also start a Flink standalone cluster.")] = False) -> None:
+    """Start the broker and registry (and Flink); harmless when they already run."""
+    config = local_stack.StackConfig.from_env()
+    with console.status("starting") as status:
+        local_stack.up(config, flink, on_start=lambda s: status.update(f"starting {s.name} ({s.address})"))
+    stack_status()
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each service's PID, health and address."""
+    config = local_stack.StackConfig.from_env()
+    table = Table("service", "pid", "healthy", "address", title=f"stack in {config.home}")
+    for service in local_stack.services(config, flink=True):
+        state = service.status()
+        health = "[green]yes[/]" if state.healthy else ("[red]no[/]" if state.running else "stopped")
+        table.add_row(state.name, str(state.pid or "-"), health, state.address)
+    console.print(table)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop what `stack up` started, by the PIDs it recorded."""
+    stopped = local_stack.down(local_stack.StackConfig.from_env())
+    console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+def _generator_config(spec: PipelineSpec, events: int, seed: int, start: str, days: float,
+                      drift_at: str | None, drift_field: str | None, drift_scale: float) -> "GeneratorConfig":
+    from streamscore.shared.synthetic import DriftInjection, GeneratorConfig
+
+    if spec.synthetic is None:
+        raise StreamscoreError(f"pipeline {spec.name!r} has no `synthetic:` section; add one to generate events")
+    drift = None
+    if drift_at is not None:
+        if drift_field is None:
+            raise StreamscoreError("--drift-at needs --drift-field (the event field to shift)")
+        drift = DriftInjection(field=drift_field, start_ms=_parse_time(drift_at), scale=drift_scale)
+    return GeneratorConfig(
+        events=events, seed=seed, start_ms=_parse_time(start), days=days, entities=spec.synthetic.entities,
+        merchants=spec.synthetic.merchants, positive_rate=spec.synthetic.positive_rate, drift=drift,
+    )
+
+
+@app.command()
+def generate(
+    pipeline: PipelineOption,
+    events: Annotated[int, typer.Option(min=1, help="How many events.")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same events.")] = 7,
+    start: Annotated[str, typer.Option(help="First day (UTC).")] = "2026-01-01",
+    days: Annotated[float, typer.Option(min=0.001, help="Time span of the events.")] = 60.0,
+    out: Annotated[Path | None, typer.Option(help="Write Parquet history here (with labels).")] = None,
+    to_kafka: Annotated[bool, typer.Option(help="Produce Avro to the spec's events topic.")] = False,
+    malformed_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of broken records (Kafka only).")] = 0.0,
+    drift_at: Annotated[str | None, typer.Option(help="Shift a field from this time on.")] = None,
+    drift_field: Annotated[str | None, typer.Option(help="The field to shift.")] = None,
+    drift_scale: Annotated[float, typer.Option(help="Multiply the field by this after --drift-at.")] = 2.0,
+) -> None:
+    """Generate synthetic events for a pipeline: Parquet history and/or Avro on Kafka."""
+    from streamscore.shared.synthetic import get_generator
+
+    if out is None and not to_kafka:
+        raise StreamscoreError("say where the events go: --out DIR (Parquet) and/or --to-kafka")
+    spec = load_pipeline(pipeline)
+    config = _generator_config(spec, events, seed, start, days, drift_at, drift_field, drift_scale)
+    began = time.perf_counter()
+    with console.status(f"generating {events:,} events"):
+        table = get_generator(spec.synthetic.generator if spec.synthetic else "")(config)
+    if out is not None:
+        path = write_history(table, out)
+        rate = table.num_rows / (time.perf_counter() - began)
+        console.print(f"wrote {table.num_rows:,} events to {path} ({rate:,.0f} events/s)")
+    if to_kafka:
+        report = produce_events(spec, table, malformed_rate, seed)
+        console.print(f"produced {report.total:,} records to {spec.topics.events}: {report.valid:,} valid, "
+                      f"malformed {report.malformed or 0}")
+
+
+def write_history(table: "pa.Table", out: Path) -> Path:
+    import pyarrow.parquet as pq
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "events.parquet"
+    pq.write_table(table, path, compression="zstd", row_group_size=256 * 1024)
+    return path
+
+
+def produce_events(spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int) -> "ProduceReport":
+    from rich.progress import Progress
+
+    from streamscore.deploy.kafka_io import RegistryClient, ensure_topics, produce_table
+
+    config = local_stack.StackConfig.from_env()
+    topics = spec.topics
+    ensure_topics(config.bootstrap_servers,
+                  [topics.events, topics.scored, topics.dead_letters, topics.review, topics.drift, topics.alerts,
+                   topics.profiles], topics.partitions, compacted=[topics.profiles])
+    numeric = next((name for name, rule in spec.event.fields.items() if rule.max is not None), None)
+    with Progress(console=console, transient=True) as progress:
+        progress.add_task(f"producing {table.num_rows:,} records", total=None)
+        return produce_table(table, bootstrap=config.bootstrap_servers, registry=RegistryClient(config.registry_url),
+                             topic=topics.events, schema=spec.event_schema(), key_field=spec.event.key,
+                             malformed_rate=malformed_rate, seed=seed, numeric_field=numeric)
+
+
+def main() -> None:
+    """Entry point: expected errors become one line on stderr and exit code 1."""
+    try:
+        app(standalone_mode=False)
+    except StreamscoreError as exc:
+        errors.print(f"[red]error:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise

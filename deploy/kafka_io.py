@@ -1,0 +1,227 @@
+"""Kafka and schema-registry I/O at the edges: topics, the Confluent wire format, producing events.
+
+The hot path never comes through here (Flink decodes Avro in the JVM); this serves the CLI,
+the generator's producer, tests and the benchmarks' Python baselines.
+"""
+
+import io
+import struct
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastavro
+import numpy as np
+import pyarrow as pa
+import requests
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streamscore.shared.errors import StreamscoreError
+
+MAGIC = 0
+HEADER = struct.Struct(">bI")
+"""Confluent wire format: magic byte 0, then the schema id as a big-endian int32, then Avro."""
+
+
+class RegistryError(StreamscoreError):
+    """The schema registry refused a request or could not be reached."""
+
+
+class WireFormatError(StreamscoreError):
+    """Bytes that are not a Confluent-framed Avro record."""
+
+
+class RegistryClient:
+    """The part of the Confluent schema-registry API streamscore uses; parsed schemas are cached."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self._by_id: dict[int, Any] = {}
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = requests.request(method, f"{self.url}{path}", timeout=10, **kwargs)
+        except requests.RequestException as exc:
+            raise RegistryError(f"schema registry at {self.url} unreachable: {exc}; is the stack up?") from exc
+        if response.status_code >= 400:
+            raise RegistryError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
+        return response.json()
+
+    def register(self, subject: str, schema: dict[str, Any]) -> int:
+        """Register (or find) `schema` under `subject`; returns its global id."""
+        body = {"schema": fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(schema))}
+        answer = self._call("POST", f"/subjects/{subject}/versions",
+                            json=body, headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+        schema_id = int(answer["id"])
+        self._by_id[schema_id] = fastavro.parse_schema(schema)
+        return schema_id
+
+    def schema(self, schema_id: int) -> Any:
+        if schema_id not in self._by_id:
+            import json
+
+            answer = self._call("GET", f"/schemas/ids/{schema_id}")
+            self._by_id[schema_id] = fastavro.parse_schema(json.loads(answer["schema"]))
+        return self._by_id[schema_id]
+
+    def subjects(self) -> list[str]:
+        return list(self._call("GET", "/subjects"))
+
+
+def encode(schema_id: int, parsed_schema: Any, record: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    buffer.write(HEADER.pack(MAGIC, schema_id))
+    fastavro.schemaless_writer(buffer, parsed_schema, record)
+    return buffer.getvalue()
+
+
+def decode(registry: RegistryClient, payload: bytes) -> dict[str, Any]:
+    """Decode one framed record; raises WireFormatError for anything that is not one."""
+    if len(payload) < HEADER.size:
+        raise WireFormatError(f"{len(payload)} bytes is shorter than the 5-byte header")
+    magic, schema_id = HEADER.unpack_from(payload)
+    if magic != MAGIC:
+        raise WireFormatError(f"magic byte is {magic}, expected {MAGIC}")
+    schema = registry.schema(schema_id)
+    try:
+        record: dict[str, Any] = fastavro.schemaless_reader(io.BytesIO(payload[HEADER.size:]), schema, None)
+    except (EOFError, ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise WireFormatError(f"not valid Avro for schema id {schema_id}: {exc}") from exc
+    return record
+
+
+def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, compacted: Iterable[str] = ()) -> None:
+    """Create missing topics (replication 1 on the local stack); compacted ones get cleanup.policy=compact."""
+    compact = set(compacted)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(name=t, num_partitions=partitions, replication_factor=1,
+                     topic_configs={"cleanup.policy": "compact"} if t in compact else {})
+            for t in topics if t not in existing
+        ]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def round_trip(bootstrap: str) -> bool:
+    """Produce one record to a health topic and read it back: the broker really works."""
+    topic = "__streamscore_health"
+    marker = uuid.uuid4().bytes
+    try:
+        ensure_topics(bootstrap, [topic], partitions=1)
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5_000)
+        metadata = producer.send(topic, marker).get(timeout=10)
+        producer.close()
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=5_000)
+        from kafka import TopicPartition
+
+        partition = TopicPartition(topic, metadata.partition)
+        consumer.assign([partition])
+        consumer.seek(partition, metadata.offset)
+        found = any(message.value == marker for message in consumer)
+        consumer.close()
+        return found
+    except KafkaError:
+        return False
+
+
+MALFORMED_KINDS = ("garbage", "truncated", "unknown_schema_id", "out_of_range", "non_finite")
+
+
+@dataclass
+class ProduceReport:
+    valid: int = 0
+    malformed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.valid + sum(self.malformed.values())
+
+
+def _records(table: pa.Table, schema_fields: list[str]) -> Iterator[dict[str, Any]]:
+    columns = {}
+    for name in schema_fields:
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(pa.int64())
+        columns[name] = column.to_pylist()
+    for i in range(table.num_rows):
+        yield {name: values[i] for name, values in columns.items()}
+
+
+def _malform(kind: str, good: bytes, record: dict[str, Any], schema_id: int, parsed: Any,
+             rng: np.random.Generator, numeric_field: str | None) -> bytes:
+    if kind == "garbage":
+        return bytes(rng.integers(0, 256, size=int(rng.integers(1, 64)), dtype=np.uint8))
+    if kind == "truncated":
+        return good[: max(HEADER.size + 1, len(good) // 2)]
+    if kind == "unknown_schema_id":
+        return HEADER.pack(MAGIC, 2_000_000_000) + good[HEADER.size:]
+    if numeric_field is None:
+        return good[:HEADER.size]
+    broken = dict(record)
+    broken[numeric_field] = -1e12 if kind == "out_of_range" else float("nan")
+    return encode(schema_id, parsed, broken)
+
+
+def produce_table(table: pa.Table, *, bootstrap: str, registry: RegistryClient, topic: str, schema: dict[str, Any],
+                  key_field: str, malformed_rate: float = 0.0, seed: int = 0, numeric_field: str | None = None,
+                  ) -> ProduceReport:
+    """Produce `table`'s rows as framed Avro keyed by `key_field`; a share of them deliberately broken.
+
+    Broken records take the kinds in MALFORMED_KINDS in turn, so every kind appears; the
+    report counts exactly what was sent, for tests that count records in and out.
+    """
+    schema_id = registry.register(f"{topic}-value", schema)
+    parsed = registry.schema(schema_id)
+    names = [f["name"] for f in schema["fields"]]
+    rng = np.random.default_rng(seed)
+    broken = rng.random(table.num_rows) < malformed_rate
+    report = ProduceReport()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024,
+                             compression_type="lz4" if _has_lz4() else None)
+    try:
+        for i, record in enumerate(_records(table, names)):
+            payload = encode(schema_id, parsed, record)
+            if broken[i]:
+                kind = MALFORMED_KINDS[sum(report.malformed.values()) % len(MALFORMED_KINDS)]
+                payload = _malform(kind, payload, record, schema_id, parsed, rng, numeric_field)
+                report.malformed[kind] = report.malformed.get(kind, 0) + 1
+            else:
+                report.valid += 1
+            producer.send(topic, key=str(record[key_field]).encode(), value=payload)
+        producer.flush()
+    finally:
+        producer.close()
+    return report
+
+
+def _has_lz4() -> bool:
+    try:
+        import lz4  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def consume_all(bootstrap: str, topic: str, timeout_ms: int = 5_000, read_committed: bool = True) -> list[Any]:
+    """Every record currently in `topic`, from the earliest offset (for tests, the demo and checks)."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+        consumer_timeout_ms=timeout_ms, isolation_level="read_committed" if read_committed else "read_uncommitted",
+        group_id=None,
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()

@@ -1,0 +1,183 @@
+"""Compile the spec's feature definitions to SQL that Spark and Flink both run in the JVM.
+
+The input relation holds the event's fields, the event time as BIGINT epoch milliseconds under
+its own name, `TS_COLUMN` as the (row)time attribute, and, for profile features, one nullable
+column per profile feature under the feature's name (the engine joins profiles in).
+
+Windowed features use `RANGE BETWEEN <w> PRECEDING AND CURRENT ROW` ordered by event time in
+both engines: the event itself and same-timestamp events are in, later events never are.
+Flink allows one window frame per SELECT, so the compiler emits a chain of SELECTs, one per
+frame, and a last SELECT that shapes the float32 feature vector.
+"""
+
+from dataclasses import dataclass
+
+from streamscore.shared.features.vector import FeatureVector
+from streamscore.shared.spec import (
+    CategoryFeature,
+    NumericFeature,
+    PipelineSpec,
+    ProfileFeature,
+    SincePreviousFeature,
+    TimePartFeature,
+    WindowFeature,
+)
+
+TS_COLUMN = "__ts"
+"""The event time as a timestamp (a rowtime attribute in Flink); the compiler orders windows by it."""
+
+_MS_PER_DAY = 86_400_000
+_MS_PER_HOUR = 3_600_000
+_EPOCH_DAY0_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday is 0.
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few places where Spark SQL and Flink SQL spell the same thing differently."""
+
+    name: str
+    distinct_count_template: str
+
+    def count_distinct(self, column: str, window: str) -> str:
+        return self.distinct_count_template.format(column=column, window=window)
+
+
+SPARK = Dialect(name="spark", distinct_count_template="SIZE(COLLECT_SET({column}) OVER {window})")
+FLINK = Dialect(name="flink", distinct_count_template="COUNT(DISTINCT {column}) OVER {window}")
+
+
+def quote(identifier: str) -> str:
+    """Backtick quoting, which both engines accept."""
+    return f"`{identifier}`"
+
+
+def interval(ms: int) -> str:
+    """A DAY TO SECOND literal; both engines parse this form (Flink caps SECOND-only literals at 99 s)."""
+    days, rest = divmod(ms, _MS_PER_DAY)
+    hours, rest = divmod(rest, _MS_PER_HOUR)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1_000)
+    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}' DAY TO SECOND"
+
+
+def _intermediate(name: str) -> str:
+    return f"__f_{name}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One SELECT of the chain: `sql` reads the view named `source` and is registered as `name`."""
+
+    name: str
+    source: str
+    sql: str
+
+
+def _over(spec: PipelineSpec, frame: str) -> str:
+    return f"(PARTITION BY {quote(spec.event.key)} ORDER BY {quote(TS_COLUMN)} {frame})"
+
+
+def _window_expr(feature: WindowFeature, window: str, dialect: Dialect) -> str:
+    if feature.agg == "count":
+        return f"COUNT(*) OVER {window}"
+    if feature.field is None:
+        raise TypeError(f"window feature {feature.name!r} with agg {feature.agg!r} has no field")
+    if feature.agg == "count_distinct":
+        return dialect.count_distinct(quote(feature.field), window)
+    value = f"CAST({quote(feature.field)} AS DOUBLE)"
+    function = {"sum": "SUM", "mean": "AVG", "max": "MAX", "min": "MIN"}[feature.agg]
+    return f"{function}({value}) OVER {window}"
+
+
+def _window_stages(spec: PipelineSpec, dialect: Dialect, source: str) -> list[Stage]:
+    stages: list[Stage] = []
+    frames: dict[int, list[WindowFeature]] = {}
+    for feature in spec.features:
+        if isinstance(feature, WindowFeature):
+            frames.setdefault(feature.window, []).append(feature)
+    for window_ms, features in sorted(frames.items()):
+        window = _over(spec, f"RANGE BETWEEN {interval(window_ms)} PRECEDING AND CURRENT ROW")
+        columns = ", ".join(
+            f"{_window_expr(f, window, dialect)} AS {quote(_intermediate(f.name))}" for f in features
+        )
+        name = f"{source}__w{window_ms}"
+        stages.append(Stage(name=name, source=source, sql=f"SELECT *, {columns} FROM {quote(source)}"))
+        source = name
+    if any(isinstance(f, SincePreviousFeature) for f in spec.features):
+        window = _over(spec, "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW")
+        time = quote(spec.event.time)
+        columns = (
+            f"COUNT(*) OVER {window} AS `__prev_n`, "
+            f"MIN({time}) OVER {window} AS `__prev_time`"
+        )
+        name = f"{source}__prev"
+        stages.append(Stage(name=name, source=source, sql=f"SELECT *, {columns} FROM {quote(source)}"))
+    return stages
+
+
+def _feature_expr(spec: PipelineSpec, feature: object) -> str:
+    time = f"CAST({quote(spec.event.time)} AS DOUBLE)"
+    if isinstance(feature, NumericFeature):
+        value = f"COALESCE(CAST({quote(feature.field)} AS DOUBLE), {feature.fill!r})"
+        return f"LN(1.0 + {value})" if feature.transform == "log1p" else value
+    if isinstance(feature, TimePartFeature):
+        days = f"FLOOR({time} / {_MS_PER_DAY})"
+        if feature.part == "hour_of_day":
+            return f"FLOOR(({time} - {days} * {_MS_PER_DAY}) / {_MS_PER_HOUR})"
+        shifted = f"({days} + {_EPOCH_DAY0_WEEKDAY})"
+        return f"({shifted} - FLOOR({shifted} / 7) * 7)"
+    if isinstance(feature, CategoryFeature):
+        column = quote(feature.field)
+        cases = " ".join(f"WHEN {column} = '{value}' THEN {i}" for i, value in enumerate(feature.vocabulary))
+        return f"CASE {cases} ELSE {len(feature.vocabulary)} END"
+    if isinstance(feature, WindowFeature):
+        return f"COALESCE({quote(_intermediate(feature.name))}, {feature.fill!r})"
+    if isinstance(feature, SincePreviousFeature):
+        gap = f"(CAST({quote(spec.event.time)} - `__prev_time` AS DOUBLE) / 1000.0)"
+        if feature.cap_s is not None:
+            gap = f"LEAST({gap}, {feature.cap_s!r})"
+        return f"CASE WHEN `__prev_n` < 2 THEN {feature.fill!r} ELSE {gap} END"
+    if isinstance(feature, ProfileFeature):
+        return f"COALESCE(CAST({quote(feature.name)} AS DOUBLE), {feature.default!r})"
+    raise TypeError(f"no SQL for feature kind {type(feature).__name__}")
+
+
+def compile_features(spec: PipelineSpec, dialect: Dialect, source: str) -> list[Stage]:
+    """The chain of SELECTs that turns the input view `source` into id, key, time and the features.
+
+    The last stage's columns are the event id, the entity key, the event time (BIGINT ms) and
+    one FLOAT column per feature in `FeatureVector.of(spec).names` order.
+    """
+    stages = _window_stages(spec, dialect, source)
+    last = stages[-1].name if stages else source
+    vector = FeatureVector.of(spec)
+    keep = [spec.event.id, spec.event.key, spec.event.time]
+    columns = [quote(c) for c in keep] + [
+        f"CAST({_feature_expr(spec, f)} AS FLOAT) AS {quote(f.name)}" for f in vector.features
+    ]
+    final = Stage(name=f"{source}__features", source=last, sql=f"SELECT {', '.join(columns)} FROM {quote(last)}")
+    return [*stages, final]
+
+
+def compile_profiles(spec: PipelineSpec, source: str, as_of_ms: int) -> str:
+    """One GROUP BY over history giving each entity's profile features as of `as_of_ms` (exclusive).
+
+    The same SQL runs in either engine; each feature sees events in [as_of - lookback, as_of).
+    """
+    time = quote(spec.event.time)
+    columns = [quote(spec.event.key)]
+    for feature in spec.features:
+        if not isinstance(feature, ProfileFeature):
+            continue
+        inside = f"{time} >= {as_of_ms - feature.lookback}"
+        value = "1" if feature.field is None else f"CAST({quote(feature.field)} AS DOUBLE)"
+        function = {
+            "count": "COUNT", "sum": "SUM", "mean": "AVG", "max": "MAX", "min": "MIN", "stddev": "STDDEV_POP",
+        }[feature.agg]
+        columns.append(f"{function}(CASE WHEN {inside} THEN {value} END) AS {quote(feature.name)}")
+    lookback = max((f.lookback for f in spec.features if isinstance(f, ProfileFeature)), default=0)
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(source)} "
+        f"WHERE {time} < {as_of_ms} AND {time} >= {as_of_ms - lookback} "
+        f"GROUP BY {quote(spec.event.key)}"
+    )

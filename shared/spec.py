@@ -1,0 +1,376 @@
+"""The declarative pipeline spec: one YAML file drives training, scoring and drift.
+
+Every level forbids unknown keys and types are strict, so a typo fails at load time with the
+key path instead of silently falling back to a default in a job that runs for months.
+"""
+
+import hashlib
+from collections import Counter
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from streamscore.shared.avro import AvroField, load_avro_schema, record_fields
+from streamscore.shared.durations import parse_duration_ms
+from streamscore.shared.errors import SchemaError, SpecError
+
+
+def _duration(value: object) -> object:
+    return parse_duration_ms(value) if isinstance(value, str) else value
+
+
+DurationMs = Annotated[int, BeforeValidator(_duration), Field(gt=0)]
+"""A duration written as "10m" in YAML, held as milliseconds."""
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+"""snake_case: one name for a field or feature in YAML, Avro and code."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class FieldRule(_Strict):
+    """What a valid value of one event field looks like; breaking it sends the event to dead letters."""
+
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> "FieldRule":
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min must be <= max, got min={self.min}, max={self.max}")
+        return self
+
+
+class EventConfig(_Strict):
+    schema_file: str = Field(alias="schema")
+    id: Name
+    key: Name
+    time: Name
+    max_out_of_orderness: DurationMs = 5_000
+    fields: dict[Name, FieldRule] = {}
+
+
+class LabelConfig(_Strict):
+    field: Name
+    min_rate: float = Field(default=0.001, ge=0, le=1)
+    max_rate: float = Field(default=0.2, ge=0, le=1)
+
+
+class NumericFeature(_Strict):
+    """A numeric event field, optionally log1p-transformed; `fill` replaces a missing value."""
+
+    kind: Literal["numeric"]
+    name: Name
+    field: Name
+    transform: Literal["none", "log1p"] = "none"
+    fill: float = 0.0
+
+
+class TimePartFeature(_Strict):
+    """A part of the event time in UTC; computed arithmetically so both engines agree exactly."""
+
+    kind: Literal["time_part"]
+    name: Name
+    part: Literal["hour_of_day", "day_of_week"]
+
+
+class CategoryFeature(_Strict):
+    """Ordinal code of a string field: position in `vocabulary`, and len(vocabulary) for unknown or missing."""
+
+    kind: Literal["category"]
+    name: Name
+    field: Name
+    vocabulary: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "CategoryFeature":
+        repeated = sorted(v for v, n in Counter(self.vocabulary).items() if n > 1)
+        if repeated:
+            raise ValueError(f"vocabulary has repeated values {repeated}")
+        return self
+
+
+WindowAgg = Literal["count", "sum", "mean", "max", "min", "count_distinct"]
+
+
+class WindowFeature(_Strict):
+    """An aggregate over the entity's events with event time in [t - window, t] (RANGE frame)."""
+
+    kind: Literal["window"]
+    name: Name
+    agg: WindowAgg
+    field: Name | None = None
+    window: DurationMs
+    fill: float = 0.0
+
+    @model_validator(mode="after")
+    def _field_needed(self) -> "WindowFeature":
+        if self.agg != "count" and self.field is None:
+            raise ValueError(f"agg {self.agg!r} needs a field")
+        if self.agg == "count" and self.field is not None:
+            raise ValueError("agg 'count' counts events and takes no field")
+        return self
+
+
+class SincePreviousFeature(_Strict):
+    """Seconds since the entity's previous event; `fill` for its first event, capped at `cap_s`."""
+
+    kind: Literal["since_previous"]
+    name: Name
+    fill: float = -1.0
+    cap_s: float | None = Field(default=None, gt=0)
+
+
+class ProfileFeature(_Strict):
+    """An entity profile value computed in batch over `lookback` and looked up in the stream."""
+
+    kind: Literal["profile"]
+    name: Name
+    agg: Literal["count", "sum", "mean", "max", "min", "stddev"]
+    field: Name | None = None
+    lookback: DurationMs
+    default: float = 0.0
+
+    @model_validator(mode="after")
+    def _field_needed(self) -> "ProfileFeature":
+        if self.agg != "count" and self.field is None:
+            raise ValueError(f"agg {self.agg!r} needs a field")
+        return self
+
+
+Feature = Annotated[
+    NumericFeature | TimePartFeature | CategoryFeature | WindowFeature | SincePreviousFeature | ProfileFeature,
+    Field(discriminator="kind"),
+]
+
+
+class SplitConfig(_Strict):
+    """Time-based split by event time: fractions of the history's time span, with a gap between parts."""
+
+    train: float = Field(gt=0, lt=1)
+    validation: float = Field(gt=0, lt=1)
+    test: float = Field(gt=0, lt=1)
+    gap: DurationMs = 3_600_000
+
+    @model_validator(mode="after")
+    def _sum(self) -> "SplitConfig":
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"train + validation + test must be 1, got {total:g}")
+        return self
+
+
+class ModelConfig(_Strict):
+    algorithm: Literal["xgboost", "gbt", "logistic_regression"]
+    params: dict[str, int | float | str | bool] = {}
+    search: dict[str, list[int | float | str]] = {}
+    seed: int = 42
+
+
+class CostConfig(_Strict):
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    false_negative: float = Field(ge=0)
+    false_positive: float = Field(ge=0)
+
+
+class DecisionConfig(_Strict):
+    threshold: float | Literal["cost_optimal"] = "cost_optimal"
+    review_band: list[float] | None = Field(default=None, min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _band(self) -> "DecisionConfig":
+        if self.review_band is not None:
+            low, high = self.review_band
+            if not 0 <= low < high <= 1:
+                raise ValueError(f"review_band must satisfy 0 <= low < high <= 1, got {list(self.review_band)}")
+        return self
+
+
+class DriftThresholds(_Strict):
+    psi_warn: float = Field(default=0.1, gt=0)
+    psi_alert: float = Field(default=0.25, gt=0)
+    js_alert: float = Field(default=0.1, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> "DriftThresholds":
+        if self.psi_warn > self.psi_alert:
+            raise ValueError(f"psi_warn must be <= psi_alert, got {self.psi_warn} > {self.psi_alert}")
+        return self
+
+
+class DriftConfig(_Strict):
+    window: DurationMs = 600_000
+    slide: DurationMs = 60_000
+    bins: int = Field(default=10, ge=2, le=100)
+    consecutive: int = Field(default=3, ge=1)
+    allowed_lateness: DurationMs = 60_000
+    thresholds: DriftThresholds = DriftThresholds()
+    per_feature: dict[Name, DriftThresholds] = {}
+
+    @model_validator(mode="after")
+    def _slide(self) -> "DriftConfig":
+        if self.window % self.slide != 0:
+            raise ValueError(f"window must be a multiple of slide, got {self.window} ms and {self.slide} ms")
+        return self
+
+
+class RuntimeProfile(_Strict):
+    """PyFlink's Python execution knobs: big bundles for throughput, small ones for latency."""
+
+    arrow_batch_size: int = Field(gt=0)
+    bundle_size: int = Field(gt=0)
+    bundle_time: DurationMs
+
+
+class StreamingConfig(_Strict):
+    profile: Name = "throughput"
+    profiles: dict[Name, RuntimeProfile] = {
+        "throughput": RuntimeProfile(arrow_batch_size=100_000, bundle_size=500_000, bundle_time=1_000),
+        "latency": RuntimeProfile(arrow_batch_size=1_000, bundle_size=1_000, bundle_time=20),
+    }
+    parallelism: int = Field(default=1, ge=1)
+    checkpoint_interval: DurationMs = 10_000
+    state_ttl: DurationMs = 2 * 86_400_000
+    model_poll_interval: DurationMs = 30_000
+    shadow: bool = False
+    prometheus_port: int | None = Field(default=None, ge=1024, le=65535)
+
+    @model_validator(mode="after")
+    def _known_profile(self) -> "StreamingConfig":
+        if self.profile not in self.profiles:
+            raise ValueError(f"profile {self.profile!r} is not defined; defined: {sorted(self.profiles)}")
+        return self
+
+
+class TopicsConfig(_Strict):
+    events: str
+    scored: str
+    dead_letters: str
+    review: str
+    drift: str
+    alerts: str
+    profiles: str
+    partitions: int = Field(default=2, ge=1)
+
+
+class SyntheticConfig(_Strict):
+    generator: Name
+    entities: int = Field(default=10_000, gt=0)
+    merchants: int = Field(default=2_000, gt=0)
+    positive_rate: float = Field(default=0.015, gt=0, lt=1)
+
+
+class PipelineSpec(_Strict):
+    """A whole pipeline; `base_dir` is the spec file's folder, against which relative paths resolve."""
+
+    name: Name
+    description: str = ""
+    event: EventConfig
+    label: LabelConfig
+    features: list[Feature] = Field(min_length=1)
+    split: SplitConfig
+    model: ModelConfig
+    costs: CostConfig
+    decision: DecisionConfig = DecisionConfig()
+    drift: DriftConfig = DriftConfig()
+    streaming: StreamingConfig = StreamingConfig()
+    topics: TopicsConfig
+    synthetic: SyntheticConfig | None = None
+    base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _names(self) -> "PipelineSpec":
+        names = [f.name for f in self.features]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"feature names must be unique, repeated: {repeated}")
+        unknown = sorted(set(self.drift.per_feature) - set(names))
+        if unknown:
+            raise ValueError(f"drift.per_feature names unknown features {unknown}; features: {names}")
+        return self
+
+    @property
+    def schema_path(self) -> Path:
+        return (Path(self.base_dir) / self.event.schema_file).resolve()
+
+    def event_schema(self) -> dict[str, Any]:
+        return load_avro_schema(self.schema_path)
+
+    def spec_hash(self) -> str:
+        """Content hash of the spec (without its location), recorded in every model and snapshot."""
+        body = self.model_dump(mode="json", exclude={"base_dir"}, by_alias=True)
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _format_problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    got = error.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f", got {got!r}"
+    return f"{where}: {error['msg']}{shown}"
+
+
+def _check_against_schema(spec: PipelineSpec, fields: dict[str, AvroField]) -> list[str]:
+    """Every field the spec names must exist in the event schema, with a type that fits its use."""
+    problems: list[str] = []
+
+    def need(where: str, name: str, kinds: set[str]) -> None:
+        if name not in fields:
+            problems.append(f"{where}: field {name!r} is not in {spec.schema_path.name}; fields: {sorted(fields)}")
+        elif fields[name].kind not in kinds:
+            problems.append(f"{where}: field {name!r} has type {fields[name].kind}, expected one of {sorted(kinds)}")
+
+    need("event.id", spec.event.id, {"string"})
+    need("event.key", spec.event.key, {"string", "long", "int"})
+    need("event.time", spec.event.time, {"timestamp-millis"})
+    for name, rule in spec.event.fields.items():
+        kinds = {"int", "long", "float", "double"} if rule.min is not None or rule.max is not None else set(
+            AvroField.KINDS
+        )
+        need(f"event.fields.{name}", name, kinds)
+    numeric = {"int", "long", "float", "double"}
+    for i, feature in enumerate(spec.features):
+        where = f"features.{i}.field"
+        if isinstance(feature, NumericFeature):
+            need(where, feature.field, numeric)
+        elif isinstance(feature, CategoryFeature):
+            need(where, feature.field, {"string"})
+        elif isinstance(feature, WindowFeature | ProfileFeature) and feature.field is not None:
+            kinds = set(AvroField.KINDS) if feature.agg == "count_distinct" else numeric
+            need(where, feature.field, kinds)
+    return problems
+
+
+def load_pipeline(path: str | Path) -> PipelineSpec:
+    """Load and validate a spec file, including that its Avro schema has the fields it names.
+
+    Raises:
+        SpecError: naming the file and each bad key path with what was expected.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise SpecError(str(path), ["file not found"]) from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), [f"expected a mapping at the top level, got {type(raw).__name__}"])
+    raw.setdefault("base_dir", str(path.resolve().parent))
+    try:
+        spec = PipelineSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(str(path), [_format_problem(e) for e in exc.errors()]) from exc
+    try:
+        fields = record_fields(spec.event_schema())
+    except (OSError, SchemaError) as exc:
+        raise SpecError(str(path), [f"event.schema: {exc}"]) from exc
+    problems = _check_against_schema(spec, fields)
+    if problems:
+        raise SpecError(str(path), problems)
+    return spec

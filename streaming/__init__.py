@@ -1,0 +1,1 @@
+"""PyFlink side: decode, validate, enrich, score and watch drift on live events."""

@@ -1,0 +1,106 @@
+"""Shared fixtures: one Spark session and one Flink table environment per test run, the example spec,
+and the local stack (started once per session, only for tests that ask for it)."""
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamscore.shared.spec import PipelineSpec, load_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "payments" / "pipeline.yaml"
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only, never the LAN address
+
+FeatureRunner = Callable[[list[dict[str, Any]], PipelineSpec], dict[str, dict[str, float]]]
+
+
+@pytest.fixture(scope="session")
+def payments_spec() -> PipelineSpec:
+    return load_pipeline(EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]").appName("streamscore-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def flink_env() -> Any:
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    env.get_config().set("parallelism.default", "1")
+    env.get_config().set("table.local-time-zone", "UTC")
+    return env
+
+
+def _rows_by_id(rows: list[dict[str, Any]], spec: PipelineSpec) -> dict[str, dict[str, float]]:
+    names = [f.name for f in spec.features]
+    return {str(r[spec.event.id]): {n: float(r[n]) for n in names} for r in rows}
+
+
+@pytest.fixture(scope="session")
+def run_spark(spark: Any) -> FeatureRunner:
+    from streamscore.batch.features import compute_features
+
+    def run(events: list[dict[str, Any]], spec: PipelineSpec) -> dict[str, dict[str, float]]:
+        import pyarrow as pa
+
+        frame = spark.createDataFrame(pa.Table.from_pylist(events, schema=_arrow_schema(spec)).to_pandas())
+        rows = [r.asDict() for r in compute_features(spark, frame, spec).collect()]
+        return _rows_by_id(rows, spec)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def run_flink(flink_env: Any, tmp_path_factory: pytest.TempPathFactory) -> FeatureRunner:
+    from streamscore.streaming.features import compute_features, without_profiles
+    from streamscore.streaming.tables import create_table
+
+    def run(events: list[dict[str, Any]], spec: PipelineSpec) -> dict[str, dict[str, float]]:
+        folder = tmp_path_factory.mktemp("flink-events")
+        (folder / "events.json").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+        name = f"events_{uuid.uuid4().hex[:8]}"
+        flink_env.execute_sql(create_table(name, spec, {"connector": "filesystem", "path": str(folder),
+                                                        "format": "json"}))
+        table = compute_features(flink_env, without_profiles(flink_env, name, spec), spec)
+        with table.execute().collect() as results:
+            columns = table.get_schema().get_field_names()
+            rows = [dict(zip(columns, r, strict=True)) for r in results]
+        return _rows_by_id(rows, spec)
+
+    return run
+
+
+@pytest.fixture(params=["spark", "flink"])
+def run_features(request: pytest.FixtureRequest) -> FeatureRunner:
+    """The same feature test body, once per engine."""
+    runner: FeatureRunner = request.getfixturevalue(f"run_{request.param}")
+    return runner
+
+
+def _arrow_schema(spec: PipelineSpec) -> Any:
+    import pyarrow as pa
+
+    from streamscore.shared.avro import record_fields
+
+    types = {"string": pa.string(), "double": pa.float64(), "float": pa.float32(), "long": pa.int64(),
+             "int": pa.int32(), "boolean": pa.bool_(), "timestamp-millis": pa.int64()}
+    return pa.schema([pa.field(f.name, types[f.kind]) for f in record_fields(spec.event_schema()).values()])

@@ -1,0 +1,100 @@
+"""Each feature kind on a fixture small enough to solve by hand, run through Spark and through Flink.
+
+T0 is Monday 2026-01-05 00:00 UTC. Card A tests window boundaries (an event exactly one window
+back is in, one millisecond more is out), unknown and missing categories, and the gap to the
+previous event; card B tests same-timestamp events, which a RANGE frame includes both ways.
+"""
+
+import math
+from typing import Any
+
+import pytest
+
+from streamscore.shared.spec import PipelineSpec
+
+T0 = 1_767_571_200_000  # 2026-01-05T00:00:00Z
+MIN, HOUR = 60_000, 3_600_000
+
+
+def event(event_id: str, card: str, t: int, amount: float, merchant: str, category: str | None,
+          channel: str) -> dict[str, Any]:
+    return {"event_id": event_id, "card_id": card, "merchant_id": merchant, "merchant_category": category,
+            "amount": amount, "currency": "EUR", "country": "DE", "channel": channel, "event_time": t}
+
+
+EVENTS = [
+    event("b1", "B", T0 + 10 * MIN, 100.0, "m9", "travel", "ecom"),
+    event("a1", "A", T0, 10.0, "m1", "grocery", "pos"),
+    event("a2", "A", T0 + HOUR, 20.0, "m2", None, "ecom"),
+    event("a3", "A", T0 + HOUR + 1, 30.0, "m1", "weird", "atm"),
+    event("b2", "B", T0 + 20 * MIN, 50.0, "m9", "travel", "ecom"),
+    event("b3", "B", T0 + 20 * MIN, 70.0, "m8", "fuel", "pos"),
+    event("a4", "A", T0 + 25 * HOUR, 40.0, "m3", "fuel", "pos"),
+]
+UNKNOWN = 9  # len(vocabulary) of merchant_category_code in the example spec
+
+
+def close(actual: float, expected: float) -> bool:
+    return math.isclose(actual, expected, rel_tol=1e-6, abs_tol=1e-6)
+
+
+
+
+def test_transforms_and_time_parts(run_features: Any, payments_spec: PipelineSpec) -> None:
+    out = run_features(EVENTS, payments_spec)
+    assert close(out["a1"]["log_amount"], math.log(11.0))
+    assert (out["a1"]["hour_of_day"], out["a1"]["day_of_week"]) == (0.0, 0.0)  # Monday 00:xx
+    assert (out["a4"]["hour_of_day"], out["a4"]["day_of_week"]) == (1.0, 1.0)  # Tuesday 01:00
+    assert out["a1"]["merchant_category_code"] == 0.0  # grocery
+    assert out["a2"]["merchant_category_code"] == UNKNOWN  # missing category
+    assert out["a3"]["merchant_category_code"] == UNKNOWN  # a category nobody trained on
+    assert [out[e]["channel_code"] for e in ("a1", "a2", "a3")] == [0.0, 1.0, 2.0]
+
+
+def test_window_includes_the_boundary_and_never_later_events(run_features: Any, payments_spec: PipelineSpec) -> None:
+    out = run_features(EVENTS, payments_spec)
+    # a1 sees only itself although three later events of card A exist.
+    assert (out["a1"]["txn_count_1h"], out["a1"]["amount_sum_1h"], out["a1"]["txn_count_24h"]) == (1.0, 10.0, 1.0)
+    # a2 is exactly 1 h after a1: the frame [t - 1h, t] includes a1.
+    assert (out["a2"]["txn_count_1h"], out["a2"]["amount_sum_1h"], out["a2"]["amount_max_1h"]) == (2.0, 30.0, 20.0)
+    # a3 is 1 h + 1 ms after a1: a1 falls out of the 1 h window but not of the 24 h one.
+    assert (out["a3"]["txn_count_1h"], out["a3"]["amount_sum_1h"], out["a3"]["amount_max_1h"]) == (2.0, 50.0, 30.0)
+    assert out["a3"]["txn_count_24h"] == 3.0
+    assert out["a3"]["distinct_merchants_24h"] == 2.0  # m1 twice, m2
+    # a4 is 25 h after a1 and exactly 24 h after a2: a2, a3, a4 in the 24 h window.
+    assert out["a4"]["txn_count_24h"] == 3.0
+    assert close(out["a4"]["amount_mean_24h"], 30.0)
+    assert out["a4"]["distinct_merchants_24h"] == 3.0
+    assert (out["a4"]["txn_count_1h"], out["a4"]["amount_sum_1h"]) == (1.0, 40.0)
+
+
+def test_same_timestamp_events_see_each_other(run_features: Any, payments_spec: PipelineSpec) -> None:
+    out = run_features(EVENTS, payments_spec)
+    for tied in ("b2", "b3"):
+        assert out[tied]["txn_count_1h"] == 3.0
+        assert out[tied]["amount_sum_1h"] == 220.0
+        assert out[tied]["amount_max_1h"] == 100.0
+        assert out[tied]["distinct_merchants_24h"] == 2.0
+
+
+def test_seconds_since_previous(run_features: Any, payments_spec: PipelineSpec) -> None:
+    out = run_features(EVENTS, payments_spec)
+    assert out["a1"]["seconds_since_prev"] == -1.0  # first event: the spec's fill
+    assert out["b1"]["seconds_since_prev"] == -1.0
+    assert close(out["a2"]["seconds_since_prev"], 3600.0)
+    assert close(out["a3"]["seconds_since_prev"], 0.001)
+    assert close(out["a4"]["seconds_since_prev"], 24 * 3600 - 0.001)
+    # Tied events: one of them is "previous" to the other, in arrival order.
+    assert sorted([out["b2"]["seconds_since_prev"], out["b3"]["seconds_since_prev"]]) == [0.0, 600.0]
+
+
+def test_missing_profiles_take_the_spec_defaults(run_features: Any, payments_spec: PipelineSpec) -> None:
+    out = run_features(EVENTS, payments_spec)
+    assert {out["a1"][n] for n in ("profile_amount_mean_30d", "profile_amount_std_30d", "profile_txn_count_30d")} \
+        == {0.0}
+
+
+def test_every_event_gets_a_full_vector(run_features: Any, payments_spec: PipelineSpec) -> None:
+    out = run_features(EVENTS, payments_spec)
+    assert sorted(out) == sorted(e["event_id"] for e in EVENTS)
+    assert all(len(vector) == len(payments_spec.features) for vector in out.values())
