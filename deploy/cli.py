@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from streamscore.deploy import stack as local_stack
@@ -153,7 +154,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except StreamscoreError as exc:
-        errors.print(f"[red]error:[/] {exc}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
     except typer.Abort:
         raise SystemExit(130) from None

@@ -406,7 +406,7 @@ class FlinkTaskManager(_FlinkProcess):
     script = "taskmanager.sh"
 
     def start(self) -> None:
-        if not _port_open(self.port):
+        if not _port_open(self.config.flink_rest_port):
             raise StackError("start the Flink JobManager before its TaskManager")
         super().start()
 

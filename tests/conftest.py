@@ -62,7 +62,7 @@ def run_spark(spark: Any) -> FeatureRunner:
     def run(events: list[dict[str, Any]], spec: PipelineSpec) -> dict[str, dict[str, float]]:
         import pyarrow as pa
 
-        frame = spark.createDataFrame(pa.Table.from_pylist(events, schema=_arrow_schema(spec)).to_pandas())
+        frame = spark.createDataFrame(pa.Table.from_pylist(events, schema=_arrow_schema(spec)))
         rows = [r.asDict() for r in compute_features(spark, frame, spec).collect()]
         return _rows_by_id(rows, spec)
 
@@ -104,3 +104,16 @@ def _arrow_schema(spec: PipelineSpec) -> Any:
     types = {"string": pa.string(), "double": pa.float64(), "float": pa.float32(), "long": pa.int64(),
              "int": pa.int32(), "boolean": pa.bool_(), "timestamp-millis": pa.int64()}
     return pa.schema([pa.field(f.name, types[f.kind]) for f in record_fields(spec.event_schema()).values()])
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    """The real broker and registry, started once; stopped at the end only if this run started them."""
+    from streamscore.deploy import stack as local_stack
+
+    config = local_stack.StackConfig.from_env()
+    already = all(s.pid() is not None for s in local_stack.services(config, flink=False))
+    local_stack.up(config, flink=False)
+    yield config
+    if not already:
+        local_stack.down(config)

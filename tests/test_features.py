@@ -98,3 +98,22 @@ def test_every_event_gets_a_full_vector(run_features: Any, payments_spec: Pipeli
     out = run_features(EVENTS, payments_spec)
     assert sorted(out) == sorted(e["event_id"] for e in EVENTS)
     assert all(len(vector) == len(payments_spec.features) for vector in out.values())
+
+
+def test_a_second_pipeline_compiles_for_both_engines(run_features: Any) -> None:
+    """Other names, a numeric key, a nullable int with a fill, distinct counts that skip nulls."""
+    from streamscore.shared.spec import load_pipeline
+
+    from .conftest import ROOT
+
+    spec = load_pipeline(ROOT / "tests" / "fixtures" / "logins" / "pipeline.yaml")
+
+    def login(login_id: str, t: int, country: str | None, sent: int | None) -> dict[str, Any]:
+        return {"login_id": login_id, "user_id": 1, "ip_country": country, "bytes_sent": sent, "at": t}
+
+    out = run_features([login("l1", T0, "se", None), login("l2", T0 + 5 * MIN, None, 10),
+                        login("l3", T0 + 10 * MIN, "fi", 0), login("l4", T0 + 10 * MIN + 1, "se", 5)], spec)
+    assert [out[i]["bytes"] for i in ("l1", "l2")] == [-1.0, 10.0]
+    assert [out[i]["country"] for i in ("l1", "l2", "l3")] == [0.0, 2.0, 1.0]
+    assert [out[i]["logins_10m"] for i in ("l1", "l2", "l3", "l4")] == [1.0, 2.0, 3.0, 3.0]
+    assert [out[i]["countries_10m"] for i in ("l1", "l2", "l3", "l4")] == [1.0, 1.0, 2.0, 2.0]
