@@ -23,7 +23,6 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared
 
 test: setup lint
 	$(BIN)/pytest

@@ -5,7 +5,6 @@ import uuid
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import TimestampType
-
 from streamscore.shared.features.sql import SPARK, TS_COLUMN, compile_features
 from streamscore.shared.spec import PipelineSpec, ProfileFeature
 
@@ -18,8 +17,9 @@ def with_time_columns(events: DataFrame, spec: PipelineSpec) -> DataFrame:
     return events.withColumn(TS_COLUMN, F.timestamp_millis(F.col(time)))
 
 
-def compute_features(spark: SparkSession, events: DataFrame, spec: PipelineSpec,
-                     profiles: DataFrame | None = None) -> DataFrame:
+def compute_features(
+    spark: SparkSession, events: DataFrame, spec: PipelineSpec, profiles: DataFrame | None = None
+) -> DataFrame:
     """id, key, event time (ms) and the float32 feature vector for every event.
 
     `profiles` has the entity key and one column per profile feature; entities without a row

@@ -13,14 +13,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
 from streamscore.deploy import stack as local_stack
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, load_pipeline
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
     from streamscore.deploy.kafka_io import ProduceReport
     from streamscore.shared.synthetic import GeneratorConfig
 
@@ -71,8 +69,16 @@ def stack_down() -> None:
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
-def _generator_config(spec: PipelineSpec, events: int, seed: int, start: str, days: float,
-                      drift_at: str | None, drift_field: str | None, drift_scale: float) -> "GeneratorConfig":
+def _generator_config(
+    spec: PipelineSpec,
+    events: int,
+    seed: int,
+    start: str,
+    days: float,
+    drift_at: str | None,
+    drift_field: str | None,
+    drift_scale: float,
+) -> "GeneratorConfig":
     from streamscore.shared.synthetic import DriftInjection, GeneratorConfig
 
     if spec.synthetic is None:
@@ -83,8 +89,14 @@ def _generator_config(spec: PipelineSpec, events: int, seed: int, start: str, da
             raise StreamscoreError("--drift-at needs --drift-field (the event field to shift)")
         drift = DriftInjection(field=drift_field, start_ms=_parse_time(drift_at), scale=drift_scale)
     return GeneratorConfig(
-        events=events, seed=seed, start_ms=_parse_time(start), days=days, entities=spec.synthetic.entities,
-        merchants=spec.synthetic.merchants, positive_rate=spec.synthetic.positive_rate, drift=drift,
+        events=events,
+        seed=seed,
+        start_ms=_parse_time(start),
+        days=days,
+        entities=spec.synthetic.entities,
+        merchants=spec.synthetic.merchants,
+        positive_rate=spec.synthetic.positive_rate,
+        drift=drift,
     )
 
 
@@ -97,7 +109,9 @@ def generate(
     days: Annotated[float, typer.Option(min=0.001, help="Time span of the events.")] = 60.0,
     out: Annotated[Path | None, typer.Option(help="Write Parquet history here (with labels).")] = None,
     to_kafka: Annotated[bool, typer.Option(help="Produce Avro to the spec's events topic.")] = False,
-    malformed_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of broken records (Kafka only).")] = 0.0,
+    malformed_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of broken records (Kafka only).")
+    ] = 0.0,
     drift_at: Annotated[str | None, typer.Option(help="Shift a field from this time on.")] = None,
     drift_field: Annotated[str | None, typer.Option(help="The field to shift.")] = None,
     drift_scale: Annotated[float, typer.Option(help="Multiply the field by this after --drift-at.")] = 2.0,
@@ -118,8 +132,23 @@ def generate(
         console.print(f"wrote {table.num_rows:,} events to {path} ({rate:,.0f} events/s)")
     if to_kafka:
         report = produce_events(spec, table, malformed_rate, seed)
-        console.print(f"produced {report.total:,} records to {spec.topics.events}: {report.valid:,} valid, "
-                      f"malformed {report.malformed or 0}")
+        console.print(
+            f"produced {report.total:,} records to {spec.topics.events}: {report.valid:,} valid, "
+            f"malformed {report.malformed or 0}"
+        )
+
+
+@app.command()
+def demo(
+    pipeline: PipelineOption,
+    history_events: Annotated[int, typer.Option(min=1000, help="Labelled history for the batch side.")] = 200_000,
+    live_events: Annotated[int, typer.Option(min=100, help="Events produced to Kafka.")] = 20_000,
+    workdir: Annotated[Path, typer.Option(help="Where generated data goes.")] = Path("data"),
+) -> None:
+    """Run everything that exists end to end on the local stack."""
+    from streamscore.deploy.demo import run_demo
+
+    run_demo(load_pipeline(pipeline), console, history_events, live_events, workdir)
 
 
 def write_history(table: "pa.Table", out: Path) -> Path:
@@ -133,20 +162,38 @@ def write_history(table: "pa.Table", out: Path) -> Path:
 
 def produce_events(spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int) -> "ProduceReport":
     from rich.progress import Progress
-
     from streamscore.deploy.kafka_io import RegistryClient, ensure_topics, produce_table
 
     config = local_stack.StackConfig.from_env()
     topics = spec.topics
-    ensure_topics(config.bootstrap_servers,
-                  [topics.events, topics.scored, topics.dead_letters, topics.review, topics.drift, topics.alerts,
-                   topics.profiles], topics.partitions, compacted=[topics.profiles])
+    ensure_topics(
+        config.bootstrap_servers,
+        [
+            topics.events,
+            topics.scored,
+            topics.dead_letters,
+            topics.review,
+            topics.drift,
+            topics.alerts,
+            topics.profiles,
+        ],
+        topics.partitions,
+        compacted=[topics.profiles],
+    )
     numeric = next((name for name, rule in spec.event.fields.items() if rule.max is not None), None)
     with Progress(console=console, transient=True) as progress:
         progress.add_task(f"producing {table.num_rows:,} records", total=None)
-        return produce_table(table, bootstrap=config.bootstrap_servers, registry=RegistryClient(config.registry_url),
-                             topic=topics.events, schema=spec.event_schema(), key_field=spec.event.key,
-                             malformed_rate=malformed_rate, seed=seed, numeric_field=numeric)
+        return produce_table(
+            table,
+            bootstrap=config.bootstrap_servers,
+            registry=RegistryClient(config.registry_url),
+            topic=topics.events,
+            schema=spec.event_schema(),
+            key_field=spec.event.key,
+            malformed_rate=malformed_rate,
+            seed=seed,
+            numeric_field=numeric,
+        )
 
 
 def main() -> None:

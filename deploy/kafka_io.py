@@ -4,6 +4,7 @@ The hot path never comes through here (Flink decodes Avro in the JVM); this serv
 the generator's producer, tests and the benchmarks' Python baselines.
 """
 
+import contextlib
 import io
 import struct
 import uuid
@@ -18,7 +19,6 @@ import requests
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
-
 from streamscore.shared.errors import StreamscoreError
 
 MAGIC = 0
@@ -53,8 +53,12 @@ class RegistryClient:
     def register(self, subject: str, schema: dict[str, Any]) -> int:
         """Register (or find) `schema` under `subject`; returns its global id."""
         body = {"schema": fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(schema))}
-        answer = self._call("POST", f"/subjects/{subject}/versions",
-                            json=body, headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+        answer = self._call(
+            "POST",
+            f"/subjects/{subject}/versions",
+            json=body,
+            headers={"Content-Type": "application/vnd.schemaregistry.v1+json"},
+        )
         schema_id = int(answer["id"])
         self._by_id[schema_id] = fastavro.parse_schema(schema)
         return schema_id
@@ -87,7 +91,7 @@ def decode(registry: RegistryClient, payload: bytes) -> dict[str, Any]:
         raise WireFormatError(f"magic byte is {magic}, expected {MAGIC}")
     schema = registry.schema(schema_id)
     try:
-        record: dict[str, Any] = fastavro.schemaless_reader(io.BytesIO(payload[HEADER.size:]), schema, None)
+        record: dict[str, Any] = fastavro.schemaless_reader(io.BytesIO(payload[HEADER.size :]), schema, None)
     except (EOFError, ValueError, IndexError, UnicodeDecodeError) as exc:
         raise WireFormatError(f"not valid Avro for schema id {schema_id}: {exc}") from exc
     return record
@@ -100,15 +104,18 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, compac
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(name=t, num_partitions=partitions, replication_factor=1,
-                     topic_configs={"cleanup.policy": "compact"} if t in compact else {})
-            for t in topics if t not in existing
+            NewTopic(
+                name=t,
+                num_partitions=partitions,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if t in compact else {},
+            )
+            for t in topics
+            if t not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         admin.close()
 
@@ -159,24 +166,40 @@ def _records(table: pa.Table, schema_fields: list[str]) -> Iterator[dict[str, An
         yield {name: values[i] for name, values in columns.items()}
 
 
-def _malform(kind: str, good: bytes, record: dict[str, Any], schema_id: int, parsed: Any,
-             rng: np.random.Generator, numeric_field: str | None) -> bytes:
+def _malform(
+    kind: str,
+    good: bytes,
+    record: dict[str, Any],
+    schema_id: int,
+    parsed: Any,
+    rng: np.random.Generator,
+    numeric_field: str | None,
+) -> bytes:
     if kind == "garbage":
         return bytes(rng.integers(0, 256, size=int(rng.integers(1, 64)), dtype=np.uint8))
     if kind == "truncated":
         return good[: max(HEADER.size + 1, len(good) // 2)]
     if kind == "unknown_schema_id":
-        return HEADER.pack(MAGIC, 2_000_000_000) + good[HEADER.size:]
+        return HEADER.pack(MAGIC, 2_000_000_000) + good[HEADER.size :]
     if numeric_field is None:
-        return good[:HEADER.size]
+        return good[: HEADER.size]
     broken = dict(record)
     broken[numeric_field] = -1e12 if kind == "out_of_range" else float("nan")
     return encode(schema_id, parsed, broken)
 
 
-def produce_table(table: pa.Table, *, bootstrap: str, registry: RegistryClient, topic: str, schema: dict[str, Any],
-                  key_field: str, malformed_rate: float = 0.0, seed: int = 0, numeric_field: str | None = None,
-                  ) -> ProduceReport:
+def produce_table(
+    table: pa.Table,
+    *,
+    bootstrap: str,
+    registry: RegistryClient,
+    topic: str,
+    schema: dict[str, Any],
+    key_field: str,
+    malformed_rate: float = 0.0,
+    seed: int = 0,
+    numeric_field: str | None = None,
+) -> ProduceReport:
     """Produce `table`'s rows as framed Avro keyed by `key_field`; a share of them deliberately broken.
 
     Broken records take the kinds in MALFORMED_KINDS in turn, so every kind appears; the
@@ -188,8 +211,13 @@ def produce_table(table: pa.Table, *, bootstrap: str, registry: RegistryClient, 
     rng = np.random.default_rng(seed)
     broken = rng.random(table.num_rows) < malformed_rate
     report = ProduceReport()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024,
-                             compression_type="lz4" if _has_lz4() else None)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=20,
+        batch_size=256 * 1024,
+        compression_type="lz4" if _has_lz4() else None,
+    )
     try:
         for i, record in enumerate(_records(table, names)):
             payload = encode(schema_id, parsed, record)
@@ -217,8 +245,12 @@ def _has_lz4() -> bool:
 def consume_all(bootstrap: str, topic: str, timeout_ms: int = 5_000, read_committed: bool = True) -> list[Any]:
     """Every record currently in `topic`, from the earliest offset (for tests, the demo and checks)."""
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-        consumer_timeout_ms=timeout_ms, isolation_level="read_committed" if read_committed else "read_uncommitted",
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=timeout_ms,
+        isolation_level="read_committed" if read_committed else "read_uncommitted",
         group_id=None,
     )
     try:

@@ -7,6 +7,7 @@ belonging to someone else is never touched.
 """
 
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-
 from streamscore.shared.errors import StreamscoreError
 
 
@@ -118,7 +118,7 @@ class Service(ABC):
     def command(self) -> list[str]:
         """The command line; prepared files (configs, formatted storage) exist when it is called."""
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027  (most services need no preparation)
         """Write configuration and initialise storage before the first start."""
 
     def environment(self) -> dict[str, str]:
@@ -162,8 +162,13 @@ class Service(ABC):
         self.prepare()
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.environment(), cwd=self.dir, start_new_session=True,
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.environment(),
+                cwd=self.dir,
+                start_new_session=True,
             )
         self.pid_file.write_text(f"{process.pid}\n")
         self.wait_healthy(process)
@@ -172,13 +177,15 @@ class Service(ABC):
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
-                raise StackError(f"{self.name} exited with code {process.returncode}; see {self.log_file}:\n"
-                                 f"{self._log_tail()}")
+                raise StackError(
+                    f"{self.name} exited with code {process.returncode}; see {self.log_file}:\n{self._log_tail()}"
+                )
             if self.healthy():
                 return
             time.sleep(1.0)
-        raise StackError(f"{self.name} not healthy after {self.startup_timeout_s:.0f} s; see {self.log_file}:\n"
-                         f"{self._log_tail()}")
+        raise StackError(
+            f"{self.name} not healthy after {self.startup_timeout_s:.0f} s; see {self.log_file}:\n{self._log_tail()}"
+        )
 
     def _log_tail(self, lines: int = 15) -> str:
         try:
@@ -204,10 +211,8 @@ class Service(ABC):
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _is_zombie(pid: int) -> bool:
@@ -237,27 +242,29 @@ class KafkaBroker(Service):
 
     def _properties(self) -> str:
         c = self.config
-        return "\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{c.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{c.kafka_port},CONTROLLER://127.0.0.1:{c.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{c.kafka_port}",
-            "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            f"log.dirs={self.dir / 'data'}",
-            "num.partitions=2",
-            "auto.create.topics.enable=false",
-            "offsets.topic.replication.factor=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "transaction.max.timeout.ms=900000",
-            "",
-        ])
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.bootstrap.servers=127.0.0.1:{c.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{c.kafka_port},CONTROLLER://127.0.0.1:{c.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{c.kafka_port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                f"log.dirs={self.dir / 'data'}",
+                "num.partitions=2",
+                "auto.create.topics.enable=false",
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "transaction.max.timeout.ms=900000",
+                "",
+            ]
+        )
 
     def prepare(self) -> None:
         properties = self.dir / "server.properties"
@@ -271,18 +278,37 @@ class KafkaBroker(Service):
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            [_java(), "-cp", f"{self.config.jar_dir('kafka')}/*", f"-Dlog4j2.configurationFile={self.dir}/log4j2.properties",
-             "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(properties)],
-            capture_output=True, text=True, check=False,
+            [
+                _java(),
+                "-cp",
+                f"{self.config.jar_dir('kafka')}/*",
+                f"-Dlog4j2.configurationFile={self.dir}/log4j2.properties",
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                cluster_id,
+                "-c",
+                str(properties),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise StackError(f"formatting Kafka storage failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
 
     def command(self) -> list[str]:
         return [
-            _java(), "-Xms512m", "-Xmx1g", "-XX:+UseG1GC",
+            _java(),
+            "-Xms512m",
+            "-Xmx1g",
+            "-XX:+UseG1GC",
             f"-Dlog4j2.configurationFile={self.dir}/log4j2.properties",
-            "-cp", f"{self.config.jar_dir('kafka')}/*", "kafka.Kafka", str(self.dir / "server.properties"),
+            "-cp",
+            f"{self.config.jar_dir('kafka')}/*",
+            "kafka.Kafka",
+            str(self.dir / "server.properties"),
         ]
 
     def healthy(self) -> bool:
@@ -309,11 +335,15 @@ class SchemaRegistry(Service):
     def command(self) -> list[str]:
         store = self.dir / "h2" / "registry"
         return [
-            _java(), "-Xms256m", "-Xmx768m",
-            "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={self.port}",
+            _java(),
+            "-Xms256m",
+            "-Xmx768m",
+            "-Dquarkus.http.host=127.0.0.1",
+            f"-Dquarkus.http.port={self.port}",
             f"-Dregistry.datasource.url=jdbc:h2:file:{store};DB_CLOSE_ON_EXIT=FALSE",
             "-Dquarkus.log.level=WARN",
-            "-jar", str(self.config.jar_dir("registry") / "registry-runner.jar"),
+            "-jar",
+            str(self.config.jar_dir("registry") / "registry-runner.jar"),
         ]
 
     def healthy(self) -> bool:
@@ -350,25 +380,29 @@ class _FlinkProcess(Service):
         conf = self.conf_dir
         conf.mkdir(parents=True, exist_ok=True)
         home = self.config.home / "flink"
-        (conf / "config.yaml").write_text("\n".join([
-            "jobmanager.rpc.address: 127.0.0.1",
-            "jobmanager.bind-host: 127.0.0.1",
-            "taskmanager.bind-host: 127.0.0.1",
-            "taskmanager.host: 127.0.0.1",
-            "rest.address: 127.0.0.1",
-            "rest.bind-address: 127.0.0.1",
-            f"rest.port: {self.config.flink_rest_port}",
-            "jobmanager.memory.process.size: 1024m",
-            "taskmanager.memory.process.size: 3072m",
-            f"taskmanager.numberOfTaskSlots: {self.config.flink_slots}",
-            "parallelism.default: 1",
-            "state.backend.type: rocksdb",
-            f"execution.checkpointing.dir: file://{home / 'checkpoints'}",
-            f"execution.checkpointing.savepoint-dir: file://{home / 'savepoints'}",
-            f"python.executable: {sys.executable}",
-            f"python.client.executable: {sys.executable}",
-            "",
-        ]))
+        (conf / "config.yaml").write_text(
+            "\n".join(
+                [
+                    "jobmanager.rpc.address: 127.0.0.1",
+                    "jobmanager.bind-host: 127.0.0.1",
+                    "taskmanager.bind-host: 127.0.0.1",
+                    "taskmanager.host: 127.0.0.1",
+                    "rest.address: 127.0.0.1",
+                    "rest.bind-address: 127.0.0.1",
+                    f"rest.port: {self.config.flink_rest_port}",
+                    "jobmanager.memory.process.size: 1024m",
+                    "taskmanager.memory.process.size: 3072m",
+                    f"taskmanager.numberOfTaskSlots: {self.config.flink_slots}",
+                    "parallelism.default: 1",
+                    "state.backend.type: rocksdb",
+                    f"execution.checkpointing.dir: file://{home / 'checkpoints'}",
+                    f"execution.checkpointing.savepoint-dir: file://{home / 'savepoints'}",
+                    f"python.executable: {sys.executable}",
+                    f"python.client.executable: {sys.executable}",
+                    "",
+                ]
+            )
+        )
         source = _flink_home() / "conf"
         for name in ("log4j.properties", "log4j-console.properties"):
             (conf / name).write_text((source / name).read_text())

@@ -17,7 +17,14 @@ class AvroField:
     """One top-level field: its kind (primitive or logical type) and whether null is allowed."""
 
     KINDS: ClassVar[tuple[str, ...]] = (
-        "string", "int", "long", "float", "double", "boolean", "bytes", "timestamp-millis",
+        "string",
+        "int",
+        "long",
+        "float",
+        "double",
+        "boolean",
+        "bytes",
+        "timestamp-millis",
     )
     name: str
     kind: str

@@ -5,14 +5,13 @@ key path instead of silently falling back to a default in a job that runs for mo
 """
 
 import hashlib
-from collections import Counter
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
-
 from streamscore.shared.avro import AvroField, load_avro_schema, record_fields
 from streamscore.shared.durations import parse_duration_ms
 from streamscore.shared.errors import SchemaError, SpecError
@@ -329,8 +328,8 @@ def _check_against_schema(spec: PipelineSpec, fields: dict[str, AvroField]) -> l
     need("event.key", spec.event.key, {"string", "long", "int"})
     need("event.time", spec.event.time, {"timestamp-millis"})
     for name, rule in spec.event.fields.items():
-        kinds = {"int", "long", "float", "double"} if rule.min is not None or rule.max is not None else set(
-            AvroField.KINDS
+        kinds = (
+            {"int", "long", "float", "double"} if rule.min is not None or rule.max is not None else set(AvroField.KINDS)
         )
         need(f"event.fields.{name}", name, kinds)
     numeric = {"int", "long", "float", "double"}

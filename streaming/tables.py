@@ -10,8 +10,14 @@ from streamscore.shared.features.sql import TS_COLUMN, interval, quote
 from streamscore.shared.spec import PipelineSpec
 
 _FLINK_TYPES = {
-    "string": "STRING", "int": "INT", "long": "BIGINT", "float": "FLOAT", "double": "DOUBLE",
-    "boolean": "BOOLEAN", "bytes": "BYTES", "timestamp-millis": "BIGINT",
+    "string": "STRING",
+    "int": "INT",
+    "long": "BIGINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "bytes": "BYTES",
+    "timestamp-millis": "BIGINT",
 }
 
 
@@ -26,8 +32,9 @@ def event_columns(spec: PipelineSpec) -> str:
     columns = [_column(f) for f in fields.values()]
     time = quote(spec.event.time)
     columns.append(f"{quote(TS_COLUMN)} AS TO_TIMESTAMP_LTZ({time}, 3)")
-    columns.append(f"WATERMARK FOR {quote(TS_COLUMN)} AS {quote(TS_COLUMN)} - "
-                   f"{interval(spec.event.max_out_of_orderness)}")
+    columns.append(
+        f"WATERMARK FOR {quote(TS_COLUMN)} AS {quote(TS_COLUMN)} - {interval(spec.event.max_out_of_orderness)}"
+    )
     return ",\n  ".join(columns)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from streamscore.shared.spec import PipelineSpec, load_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +29,8 @@ def spark() -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
     session = (
-        SparkSession.builder.master("local[2]").appName("streamscore-tests")
+        SparkSession.builder.master("local[2]")
+        .appName("streamscore-tests")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
@@ -78,8 +78,9 @@ def run_flink(flink_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Featu
         folder = tmp_path_factory.mktemp("flink-events")
         (folder / "events.json").write_text("\n".join(json.dumps(e) for e in events) + "\n")
         name = f"events_{uuid.uuid4().hex[:8]}"
-        flink_env.execute_sql(create_table(name, spec, {"connector": "filesystem", "path": str(folder),
-                                                        "format": "json"}))
+        flink_env.execute_sql(
+            create_table(name, spec, {"connector": "filesystem", "path": str(folder), "format": "json"})
+        )
         table = compute_features(flink_env, without_profiles(flink_env, name, spec), spec)
         with table.execute().collect() as results:
             columns = table.get_schema().get_field_names()
@@ -98,11 +99,17 @@ def run_features(request: pytest.FixtureRequest) -> FeatureRunner:
 
 def _arrow_schema(spec: PipelineSpec) -> Any:
     import pyarrow as pa
-
     from streamscore.shared.avro import record_fields
 
-    types = {"string": pa.string(), "double": pa.float64(), "float": pa.float32(), "long": pa.int64(),
-             "int": pa.int32(), "boolean": pa.bool_(), "timestamp-millis": pa.int64()}
+    types = {
+        "string": pa.string(),
+        "double": pa.float64(),
+        "float": pa.float32(),
+        "long": pa.int64(),
+        "int": pa.int32(),
+        "boolean": pa.bool_(),
+        "timestamp-millis": pa.int64(),
+    }
     return pa.schema([pa.field(f.name, types[f.kind]) for f in record_fields(spec.event_schema()).values()])
 
 

@@ -8,18 +8,26 @@ previous event; card B tests same-timestamp events, which a RANGE frame includes
 import math
 from typing import Any
 
-import pytest
-
 from streamscore.shared.spec import PipelineSpec
 
 T0 = 1_767_571_200_000  # 2026-01-05T00:00:00Z
 MIN, HOUR = 60_000, 3_600_000
 
 
-def event(event_id: str, card: str, t: int, amount: float, merchant: str, category: str | None,
-          channel: str) -> dict[str, Any]:
-    return {"event_id": event_id, "card_id": card, "merchant_id": merchant, "merchant_category": category,
-            "amount": amount, "currency": "EUR", "country": "DE", "channel": channel, "event_time": t}
+def event(
+    event_id: str, card: str, t: int, amount: float, merchant: str, category: str | None, channel: str
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "card_id": card,
+        "merchant_id": merchant,
+        "merchant_category": category,
+        "amount": amount,
+        "currency": "EUR",
+        "country": "DE",
+        "channel": channel,
+        "event_time": t,
+    }
 
 
 EVENTS = [
@@ -36,8 +44,6 @@ UNKNOWN = 9  # len(vocabulary) of merchant_category_code in the example spec
 
 def close(actual: float, expected: float) -> bool:
     return math.isclose(actual, expected, rel_tol=1e-6, abs_tol=1e-6)
-
-
 
 
 def test_transforms_and_time_parts(run_features: Any, payments_spec: PipelineSpec) -> None:
@@ -90,8 +96,9 @@ def test_seconds_since_previous(run_features: Any, payments_spec: PipelineSpec) 
 
 def test_missing_profiles_take_the_spec_defaults(run_features: Any, payments_spec: PipelineSpec) -> None:
     out = run_features(EVENTS, payments_spec)
-    assert {out["a1"][n] for n in ("profile_amount_mean_30d", "profile_amount_std_30d", "profile_txn_count_30d")} \
-        == {0.0}
+    assert {out["a1"][n] for n in ("profile_amount_mean_30d", "profile_amount_std_30d", "profile_txn_count_30d")} == {
+        0.0
+    }
 
 
 def test_every_event_gets_a_full_vector(run_features: Any, payments_spec: PipelineSpec) -> None:
@@ -111,8 +118,15 @@ def test_a_second_pipeline_compiles_for_both_engines(run_features: Any) -> None:
     def login(login_id: str, t: int, country: str | None, sent: int | None) -> dict[str, Any]:
         return {"login_id": login_id, "user_id": 1, "ip_country": country, "bytes_sent": sent, "at": t}
 
-    out = run_features([login("l1", T0, "se", None), login("l2", T0 + 5 * MIN, None, 10),
-                        login("l3", T0 + 10 * MIN, "fi", 0), login("l4", T0 + 10 * MIN + 1, "se", 5)], spec)
+    out = run_features(
+        [
+            login("l1", T0, "se", None),
+            login("l2", T0 + 5 * MIN, None, 10),
+            login("l3", T0 + 10 * MIN, "fi", 0),
+            login("l4", T0 + 10 * MIN + 1, "se", 5),
+        ],
+        spec,
+    )
     assert [out[i]["bytes"] for i in ("l1", "l2")] == [-1.0, 10.0]
     assert [out[i]["country"] for i in ("l1", "l2", "l3")] == [0.0, 2.0, 1.0]
     assert [out[i]["logins_10m"] for i in ("l1", "l2", "l3", "l4")] == [1.0, 2.0, 3.0, 3.0]

@@ -7,8 +7,18 @@ from pathlib import Path
 
 from .conftest import ROOT
 
-FORBIDDEN = {"pyspark", "pyflink", "kafka", "onnxruntime", "onnx", "fastavro", "requests",
-             "streamscore.batch", "streamscore.streaming", "streamscore.deploy"}
+FORBIDDEN = {
+    "pyspark",
+    "pyflink",
+    "kafka",
+    "onnxruntime",
+    "onnx",
+    "fastavro",
+    "requests",
+    "streamscore.batch",
+    "streamscore.streaming",
+    "streamscore.deploy",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -23,8 +33,9 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_shared_imports_no_engine_or_io_library() -> None:
     offending = {
-        str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path)
-                                            if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+        str(path.relative_to(ROOT)): sorted(
+            m for m in imported_modules(path) if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)
+        )
         for path in (ROOT / "shared").rglob("*.py")
     }
     assert {k: v for k, v in offending.items() if v} == {}

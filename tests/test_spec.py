@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from streamscore.shared.errors import SpecError
 from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.spec import WindowFeature, load_pipeline
@@ -39,17 +38,23 @@ def test_second_pipeline_needs_only_a_spec_and_schema() -> None:
     ("change", "message"),
     [
         (lambda r: r["event"].update(kee="card_id"), r"event\.kee: Extra inputs are not permitted"),
-        (lambda r: r["features"][5].update(window="an hour"),
-         r"features\.5\.window.*expected a duration like '90s'.*got 'an hour'"),
+        (
+            lambda r: r["features"][5].update(window="an hour"),
+            r"features\.5\.window.*expected a duration like '90s'.*got 'an hour'",
+        ),
         (lambda r: r["features"][0].update(kind="polynomial"), r"features\.0: Input tag 'polynomial' found"),
         (lambda r: r["split"].update(test=0.3), r"split: Value error, train \+ validation \+ test must be 1, got 1\.1"),
         (lambda r: r["features"][5].update(field="amount"), r"features\.5\.window: Value error, agg 'count' counts"),
         (lambda r: r["features"][6].pop("field"), r"features\.6\.window: Value error, agg 'sum' needs a field"),
         (lambda r: r["features"].append(dict(r["features"][0])), r"feature names must be unique.*log_amount"),
-        (lambda r: r["features"][0].update(field="amount_eur"),
-         r"features\.0\.field: field 'amount_eur' is not in payment_event\.avsc"),
-        (lambda r: r["features"][3].update(field="amount"),
-         r"features\.3\.field: field 'amount' has type double, expected one of \['string'\]"),
+        (
+            lambda r: r["features"][0].update(field="amount_eur"),
+            r"features\.0\.field: field 'amount_eur' is not in payment_event\.avsc",
+        ),
+        (
+            lambda r: r["features"][3].update(field="amount"),
+            r"features\.3\.field: field 'amount' has type double, expected one of \['string'\]",
+        ),
         (lambda r: r["features"][3]["vocabulary"].append("fuel"), r"vocabulary has repeated values \['fuel'\]"),
         (lambda r: r["costs"].update(false_negative="a lot"), r"costs\.false_negative: Input should be a valid number"),
         (lambda r: r["streaming"].update(profile="turbo"), r"profile 'turbo' is not defined"),

@@ -7,7 +7,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-
 from streamscore.deploy import stack as local_stack
 from streamscore.deploy.kafka_io import (
     HEADER,
@@ -26,9 +25,11 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def events(payments_spec: Any) -> pa.Table:
-    table = get_generator("payments")(GeneratorConfig(
-        events=2_000, seed=11, start_ms=1_767_225_600_000, days=1.0, entities=200, merchants=50,
-        positive_rate=0.015))
+    table = get_generator("payments")(
+        GeneratorConfig(
+            events=2_000, seed=11, start_ms=1_767_225_600_000, days=1.0, entities=200, merchants=50, positive_rate=0.015
+        )
+    )
     return table
 
 
@@ -39,14 +40,23 @@ def test_up_is_idempotent(stack: local_stack.StackConfig) -> None:
     assert before == after and all(after.values())
 
 
-def test_avro_round_trip_in_wire_format_counts_every_record(stack: local_stack.StackConfig, payments_spec: Any,
-                                                            events: pa.Table) -> None:
+def test_avro_round_trip_in_wire_format_counts_every_record(
+    stack: local_stack.StackConfig, payments_spec: Any, events: pa.Table
+) -> None:
     topic = f"test.events.{uuid.uuid4().hex[:8]}"
     ensure_topics(stack.bootstrap_servers, [topic], partitions=2)
     registry = RegistryClient(stack.registry_url)
-    report = produce_table(events, bootstrap=stack.bootstrap_servers, registry=registry, topic=topic,
-                           schema=payments_spec.event_schema(), key_field="card_id", malformed_rate=0.05, seed=1,
-                           numeric_field="amount")
+    report = produce_table(
+        events,
+        bootstrap=stack.bootstrap_servers,
+        registry=registry,
+        topic=topic,
+        schema=payments_spec.event_schema(),
+        key_field="card_id",
+        malformed_rate=0.05,
+        seed=1,
+        numeric_field="amount",
+    )
     assert set(report.malformed) == set(MALFORMED_KINDS)
     assert report.total == events.num_rows
 
@@ -87,8 +97,12 @@ def test_registry_serves_the_confluent_api(stack: local_stack.StackConfig, payme
 def test_cli_error_is_one_clear_line(tmp_path: Any) -> None:
     bad = tmp_path / "pipeline.yaml"
     bad.write_text("name: Payments\n")
-    result = subprocess.run([sys.executable, "-m", "streamscore.deploy", "generate", "-p", str(bad), "--out",
-                             str(tmp_path)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "streamscore.deploy", "generate", "-p", str(bad), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr

@@ -3,16 +3,14 @@
 import numpy as np
 import pyarrow.compute as pc
 import pytest
-
-from streamscore.shared.synthetic import DriftInjection, GeneratorConfig, get_generator
 from streamscore.shared.errors import StreamscoreError
+from streamscore.shared.synthetic import DriftInjection, GeneratorConfig, get_generator
 
 START = 1_767_225_600_000  # 2026-01-01T00:00Z
 
 
 def config(**overrides: object) -> GeneratorConfig:
-    base = dict(events=50_000, seed=3, start_ms=START, days=10.0, entities=2_000, merchants=300,
-                positive_rate=0.015)
+    base = dict(events=50_000, seed=3, start_ms=START, days=10.0, entities=2_000, merchants=300, positive_rate=0.015)
     base.update(overrides)
     return GeneratorConfig(**base)  # type: ignore[arg-type]
 

@@ -97,19 +97,14 @@ def _window_stages(spec: PipelineSpec, dialect: Dialect, source: str) -> list[St
             frames.setdefault(feature.window, []).append(feature)
     for window_ms, features in sorted(frames.items()):
         window = _over(spec, f"RANGE BETWEEN {interval(window_ms)} PRECEDING AND CURRENT ROW")
-        columns = ", ".join(
-            f"{_window_expr(f, window, dialect)} AS {quote(_intermediate(f.name))}" for f in features
-        )
+        columns = ", ".join(f"{_window_expr(f, window, dialect)} AS {quote(_intermediate(f.name))}" for f in features)
         name = f"{source}__w{window_ms}"
         stages.append(Stage(name=name, source=source, sql=f"SELECT *, {columns} FROM {quote(source)}"))
         source = name
     if any(isinstance(f, SincePreviousFeature) for f in spec.features):
         window = _over(spec, "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW")
         time = quote(spec.event.time)
-        columns = (
-            f"COUNT(*) OVER {window} AS `__prev_n`, "
-            f"MIN({time}) OVER {window} AS `__prev_time`"
-        )
+        columns = f"COUNT(*) OVER {window} AS `__prev_n`, MIN({time}) OVER {window} AS `__prev_time`"
         name = f"{source}__prev"
         stages.append(Stage(name=name, source=source, sql=f"SELECT *, {columns} FROM {quote(source)}"))
     return stages
@@ -172,7 +167,12 @@ def compile_profiles(spec: PipelineSpec, source: str, as_of_ms: int) -> str:
         inside = f"{time} >= {as_of_ms - feature.lookback}"
         value = "1" if feature.field is None else f"CAST({quote(feature.field)} AS DOUBLE)"
         function = {
-            "count": "COUNT", "sum": "SUM", "mean": "AVG", "max": "MAX", "min": "MIN", "stddev": "STDDEV_POP",
+            "count": "COUNT",
+            "sum": "SUM",
+            "mean": "AVG",
+            "max": "MAX",
+            "min": "MIN",
+            "stddev": "STDDEV_POP",
         }[feature.agg]
         columns.append(f"{function}(CASE WHEN {inside} THEN {value} END) AS {quote(feature.name)}")
     lookback = max((f.lookback for f in spec.features if isinstance(f, ProfileFeature)), default=0)

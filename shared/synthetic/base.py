@@ -4,7 +4,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
-
 from streamscore.shared.errors import StreamscoreError
 
 

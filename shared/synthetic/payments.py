@@ -11,19 +11,28 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from streamscore.shared.synthetic.base import DriftInjection, GeneratorConfig, register
 
-CATEGORIES = ("grocery", "fuel", "restaurant", "travel", "electronics", "fashion", "online_services", "gambling",
-              "cash")
+CATEGORIES = (
+    "grocery",
+    "fuel",
+    "restaurant",
+    "travel",
+    "electronics",
+    "fashion",
+    "online_services",
+    "gambling",
+    "cash",
+)
 _CATEGORY_LOG_MEAN = np.log([35, 55, 40, 400, 250, 90, 30, 60, 120])
 _RISKY = np.array([CATEGORIES.index(c) for c in ("electronics", "online_services", "gambling", "travel")])
 COUNTRIES = ("DE", "FR", "NL", "IT", "ES", "PL", "GB", "US", "BR", "NG", "CN", "RU")
 _HOME_COUNTRIES = 7  # cards live in the first seven; fraud prefers the rest
 CHANNELS = ("pos", "ecom", "atm")
 # Share of the day's payments in each UTC hour: quiet nights, a lunch and an evening peak.
-_HOURLY = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 3.5, 4, 4.5, 5.5, 6.5, 6, 5.5, 5.5, 6, 6.5, 7, 6.5, 5.5,
-                    4, 3, 2])
+_HOURLY = np.array(
+    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 3.5, 4, 4.5, 5.5, 6.5, 6, 5.5, 5.5, 6, 6.5, 7, 6.5, 5.5, 4, 3, 2]
+)
 _MS_PER_DAY = 86_400_000
 _MISSING_CATEGORY_RATE = 0.01
 
@@ -98,7 +107,7 @@ def generate_payments(config: GeneratorConfig) -> pa.Table:
     """Generate `config.events` payments (plus fraud) between start and start + days, sorted by time."""
     rng = np.random.default_rng(config.seed)
     pop = _population(rng, config)
-    n_fraud = int(round(config.events * config.positive_rate))
+    n_fraud = round(config.events * config.positive_rate)
     n_legit = config.events - n_fraud
 
     card = rng.choice(config.entities, size=n_legit, p=pop.card_weight / pop.card_weight.sum())
@@ -116,13 +125,16 @@ def generate_payments(config: GeneratorConfig) -> pa.Table:
     burst_card = rng.integers(0, config.entities, size=burst_sizes.size)
     burst_start = _times(rng, burst_sizes.size, config.start_ms, config.days)
     f_card = np.r_[np.repeat(burst_card, burst_sizes), rng.integers(0, config.entities, size=n_single)]
-    f_times = np.r_[np.repeat(burst_start, burst_sizes) + rng.integers(0, 600_000, size=n_burst_events),
-                    _times(rng, n_single, config.start_ms, config.days)]
+    f_times = np.r_[
+        np.repeat(burst_start, burst_sizes) + rng.integers(0, 600_000, size=n_burst_events),
+        _times(rng, n_single, config.start_ms, config.days),
+    ]
     f_category = _RISKY[rng.integers(0, _RISKY.size, size=n_fraud)]
     f_amount = rng.lognormal(_CATEGORY_LOG_MEAN[f_category] + pop.card_log_spend[f_card] + 1.2, 0.8)
     f_amount[n_burst_events:] *= rng.uniform(3, 12, size=n_single)
-    f_country = np.where(rng.random(n_fraud) < 0.7, rng.integers(_HOME_COUNTRIES, len(COUNTRIES), n_fraud),
-                         pop.card_home[f_card])
+    f_country = np.where(
+        rng.random(n_fraud) < 0.7, rng.integers(_HOME_COUNTRIES, len(COUNTRIES), n_fraud), pop.card_home[f_card]
+    )
 
     card = np.r_[card, f_card]
     times = np.r_[times, f_times].astype(np.int64)
@@ -140,8 +152,7 @@ def generate_payments(config: GeneratorConfig) -> pa.Table:
 
     _unique_per_card(card, times)
     order = np.argsort(times, kind="stable")
-    return _to_table(config, order, card, merchant, category, category_missing, amount, country, channel, times,
-                     label)
+    return _to_table(config, order, card, merchant, category, category_missing, amount, country, channel, times, label)
 
 
 def _apply_drift(drift: DriftInjection, times: np.ndarray, amount: np.ndarray) -> np.ndarray:
@@ -155,24 +166,36 @@ def _strings(prefix: str, values: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pa.array(values).cast(pa.string()), "")
 
 
-def _to_table(config: GeneratorConfig, order: np.ndarray, card: np.ndarray, merchant: np.ndarray,
-              category: np.ndarray, category_missing: np.ndarray, amount: np.ndarray, country: np.ndarray,
-              channel: np.ndarray, times: np.ndarray, label: np.ndarray) -> pa.Table:
+def _to_table(
+    config: GeneratorConfig,
+    order: np.ndarray,
+    card: np.ndarray,
+    merchant: np.ndarray,
+    category: np.ndarray,
+    category_missing: np.ndarray,
+    amount: np.ndarray,
+    country: np.ndarray,
+    channel: np.ndarray,
+    times: np.ndarray,
+    label: np.ndarray,
+) -> pa.Table:
     categories = pa.array(CATEGORIES)
     category_values = pc.take(categories, pa.array(category[order]))
     category_values = pc.if_else(pa.array(category_missing[order]), pa.scalar(None, pa.string()), category_values)
-    return pa.table({
-        "event_id": _strings(f"e{config.seed}-", np.arange(order.size)),
-        "card_id": _strings("card-", card[order]),
-        "merchant_id": _strings("m-", merchant[order]),
-        "merchant_category": category_values,
-        "amount": pa.array(amount[order], pa.float64()),
-        "currency": pa.array(np.full(order.size, "EUR")),
-        "country": pc.take(pa.array(COUNTRIES), pa.array(country[order])),
-        "channel": pc.take(pa.array(CHANNELS), pa.array(channel[order])),
-        "event_time": pa.array(times[order], pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        "is_fraud": pa.array(label[order]),
-    })
+    return pa.table(
+        {
+            "event_id": _strings(f"e{config.seed}-", np.arange(order.size)),
+            "card_id": _strings("card-", card[order]),
+            "merchant_id": _strings("m-", merchant[order]),
+            "merchant_category": category_values,
+            "amount": pa.array(amount[order], pa.float64()),
+            "currency": pa.array(np.full(order.size, "EUR")),
+            "country": pc.take(pa.array(COUNTRIES), pa.array(country[order])),
+            "channel": pc.take(pa.array(CHANNELS), pa.array(channel[order])),
+            "event_time": pa.array(times[order], pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+            "is_fraud": pa.array(label[order]),
+        }
+    )
 
 
 register("payments", generate_payments)
