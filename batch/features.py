@@ -5,6 +5,7 @@ import uuid
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import TimestampType
+
 from streamscore.shared.features.sql import SPARK, TS_COLUMN, compile_features
 from streamscore.shared.spec import PipelineSpec, ProfileFeature
 

@@ -13,12 +13,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
 from streamscore.deploy import stack as local_stack
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, load_pipeline
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
     from streamscore.deploy.kafka_io import ProduceReport
     from streamscore.shared.synthetic import GeneratorConfig
 
@@ -162,6 +164,7 @@ def write_history(table: "pa.Table", out: Path) -> Path:
 
 def produce_events(spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int) -> "ProduceReport":
     from rich.progress import Progress
+
     from streamscore.deploy.kafka_io import RegistryClient, ensure_topics, produce_table
 
     config = local_stack.StackConfig.from_env()

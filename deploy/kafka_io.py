@@ -19,6 +19,7 @@ import requests
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+
 from streamscore.shared.errors import StreamscoreError
 
 MAGIC = 0

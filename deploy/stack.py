@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
 from streamscore.shared.errors import StreamscoreError
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
 from streamscore.shared.avro import AvroField, load_avro_schema, record_fields
 from streamscore.shared.durations import parse_duration_ms
 from streamscore.shared.errors import SchemaError, SpecError

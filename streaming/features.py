@@ -1,6 +1,7 @@
 """Run the shared feature definitions on Flink: the same compiled SQL the Spark side runs."""
 
 from pyflink.table import Table, TableEnvironment
+
 from streamscore.shared.features.sql import FLINK, compile_features
 from streamscore.shared.spec import PipelineSpec, ProfileFeature
 

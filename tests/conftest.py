@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from streamscore.shared.spec import PipelineSpec, load_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +100,7 @@ def run_features(request: pytest.FixtureRequest) -> FeatureRunner:
 
 def _arrow_schema(spec: PipelineSpec) -> Any:
     import pyarrow as pa
+
     from streamscore.shared.avro import record_fields
 
     types = {

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from streamscore.shared.errors import SpecError
 from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.spec import WindowFeature, load_pipeline

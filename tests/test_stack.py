@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+
 from streamscore.deploy import stack as local_stack
 from streamscore.deploy.kafka_io import (
     HEADER,

@@ -3,6 +3,7 @@
 import numpy as np
 import pyarrow.compute as pc
 import pytest
+
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.synthetic import DriftInjection, GeneratorConfig, get_generator
 

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
+
 from streamscore.shared.errors import StreamscoreError
 
 
