@@ -201,19 +201,25 @@ class Service(ABC):
         if pid is None:
             return False
         _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            if _is_zombie(pid):
-                break
-            time.sleep(0.2)
-        else:
+        if not _wait_exit(pid, timeout_s):
             _signal_group(pid, signal.SIGKILL)
+            _wait_exit(pid, 10.0)
         return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
+
+
+def _wait_exit(pid: int, timeout_s: float) -> bool:
+    """True once `pid` is gone or a zombie (exited, waiting for its parent to reap it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _is_zombie(pid: int) -> bool:
@@ -385,6 +391,7 @@ class _FlinkProcess(Service):
             "\n".join(
                 [
                     "jobmanager.rpc.address: 127.0.0.1",
+                f"jobmanager.rpc.port: {self.config.flink_rest_port + 1}",  # not Flink's default 6123
                     "jobmanager.bind-host: 127.0.0.1",
                     "taskmanager.bind-host: 127.0.0.1",
                     "taskmanager.host: 127.0.0.1",

@@ -131,3 +131,28 @@ def test_a_second_pipeline_compiles_for_both_engines(run_features: Any) -> None:
     assert [out[i]["country"] for i in ("l1", "l2", "l3")] == [0.0, 2.0, 1.0]
     assert [out[i]["logins_10m"] for i in ("l1", "l2", "l3", "l4")] == [1.0, 2.0, 3.0, 3.0]
     assert [out[i]["countries_10m"] for i in ("l1", "l2", "l3", "l4")] == [1.0, 1.0, 2.0, 2.0]
+
+
+def test_profiles_are_computed_as_of_a_time_from_earlier_events_only(spark: Any, payments_spec: PipelineSpec) -> None:
+    """The profile SQL sees [as_of - lookback, as_of): not the as-of instant, not older history."""
+    import pyarrow as pa
+
+    from streamscore.shared.features.sql import compile_profiles
+
+    day = 24 * HOUR
+    as_of = T0 + 40 * day
+    rows = [
+        event("p0", "A", as_of - 31 * day, 1000.0, "m1", "fuel", "pos"),  # older than the 30 d lookback
+        event("p1", "A", as_of - 30 * day, 10.0, "m1", "fuel", "pos"),  # exactly at the lookback edge: in
+        event("p2", "A", as_of - 1, 30.0, "m2", "fuel", "pos"),
+        event("p3", "A", as_of, 500.0, "m3", "fuel", "pos"),  # at the as-of instant: out
+        event("p4", "B", as_of + 1, 7.0, "m3", "fuel", "pos"),  # later: out, so B has no profile
+    ]
+    spark.createDataFrame(pa.Table.from_pylist(rows)).createOrReplaceTempView("profile_events")
+    result = {
+        r["card_id"]: r.asDict() for r in spark.sql(compile_profiles(payments_spec, "profile_events", as_of)).collect()
+    }
+    assert set(result) == {"A"}
+    assert result["A"]["profile_txn_count_30d"] == 2
+    assert close(result["A"]["profile_amount_mean_30d"], 20.0)
+    assert close(result["A"]["profile_amount_std_30d"], 10.0)

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -108,3 +109,23 @@ def test_cli_error_is_one_clear_line(tmp_path: Any) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith(f"error: {bad}: name: String should match pattern")
+
+
+def test_flink_cluster_starts_with_its_slots_and_stops_by_pid(stack: local_stack.StackConfig) -> None:
+    import requests
+
+    flink = [s for s in local_stack.services(stack, flink=True) if s.name.startswith("flink")]
+    already = all(s.pid() is not None for s in flink)
+    local_stack.up(stack, flink=True)
+    overview = requests.get(f"{stack.flink_rest_url}/overview", timeout=5).json()
+    assert overview["taskmanagers"] == 1 and overview["slots-total"] == stack.flink_slots
+    pids = [s.pid() for s in flink]
+    assert all(pids)
+    if not already:
+        for service in reversed(flink):
+            assert service.stop()
+        assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in pids)
+
+
+def _zombie(pid: int | None) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
