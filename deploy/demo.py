@@ -5,7 +5,6 @@ events (some deliberately broken) to Kafka through the schema registry and accou
 record read back. Training and in-stream scoring join here as they land.
 """
 
-import os
 import time
 from pathlib import Path
 
@@ -48,7 +47,8 @@ def run_demo(spec: PipelineSpec, console: Console, history_events: int, live_eve
 
 
 def _config(spec: PipelineSpec, events: int, seed: int, days: float) -> GeneratorConfig:
-    assert spec.synthetic is not None
+    if spec.synthetic is None:
+        raise StreamscoreError(f"pipeline {spec.name!r} has no `synthetic:` section; the demo needs generated events")
     return GeneratorConfig(
         events=events,
         seed=seed,
@@ -61,22 +61,11 @@ def _config(spec: PipelineSpec, events: int, seed: int, days: float) -> Generato
 
 
 def _show_features(spec: PipelineSpec, history: Path, console: Console) -> None:
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
-
     from streamscore.batch.features import compute_features
+    from streamscore.batch.session import local_session
 
     with console.status("computing the shared features with Spark"):
-        spark = (
-            SparkSession.builder.master("local[2]")
-            .appName("streamscore-demo")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .getOrCreate()
-        )
-        spark.sparkContext.setLogLevel("ERROR")
+        spark = local_session("streamscore-demo")
         began = time.perf_counter()
         features = compute_features(spark, spark.read.parquet(str(history)), spec).cache()
         rows = features.count()

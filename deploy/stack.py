@@ -391,7 +391,7 @@ class _FlinkProcess(Service):
             "\n".join(
                 [
                     "jobmanager.rpc.address: 127.0.0.1",
-                f"jobmanager.rpc.port: {self.config.flink_rest_port + 1}",  # not Flink's default 6123
+                    f"jobmanager.rpc.port: {self.config.flink_rest_port + 1}",  # not Flink's default 6123
                     "jobmanager.bind-host: 127.0.0.1",
                     "taskmanager.bind-host: 127.0.0.1",
                     "taskmanager.host: 127.0.0.1",

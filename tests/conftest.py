@@ -2,7 +2,6 @@
 and the local stack (started once per session, only for tests that ask for it)."""
 
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,8 +14,6 @@ from streamscore.shared.spec import PipelineSpec, load_pipeline
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "payments" / "pipeline.yaml"
 
-os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only, never the LAN address
-
 FeatureRunner = Callable[[list[dict[str, Any]], PipelineSpec], dict[str, dict[str, float]]]
 
 
@@ -27,16 +24,9 @@ def payments_spec() -> PipelineSpec:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
+    from streamscore.batch.session import local_session
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("streamscore-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
+    session = local_session("streamscore-tests", shuffle_partitions=2)
     yield session
     session.stop()
 
