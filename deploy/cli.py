@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from streamscore.deploy.kafka_io import ProduceReport
-    from streamscore.shared.synthetic import GeneratorConfig
+    from streamscore.shared.synthetic import DriftInjection
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker, schema registry and Flink cluster.")
@@ -71,35 +71,14 @@ def stack_down() -> None:
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
-def _generator_config(
-    spec: PipelineSpec,
-    events: int,
-    seed: int,
-    start: str,
-    days: float,
-    drift_at: str | None,
-    drift_field: str | None,
-    drift_scale: float,
-) -> "GeneratorConfig":
-    from streamscore.shared.synthetic import DriftInjection, GeneratorConfig
+def _drift(drift_at: str | None, drift_field: str | None, drift_scale: float) -> "DriftInjection | None":
+    from streamscore.shared.synthetic import DriftInjection
 
-    if spec.synthetic is None:
-        raise StreamscoreError(f"pipeline {spec.name!r} has no `synthetic:` section; add one to generate events")
-    drift = None
-    if drift_at is not None:
-        if drift_field is None:
-            raise StreamscoreError("--drift-at needs --drift-field (the event field to shift)")
-        drift = DriftInjection(field=drift_field, start_ms=_parse_time(drift_at), scale=drift_scale)
-    return GeneratorConfig(
-        events=events,
-        seed=seed,
-        start_ms=_parse_time(start),
-        days=days,
-        entities=spec.synthetic.entities,
-        merchants=spec.synthetic.merchants,
-        positive_rate=spec.synthetic.positive_rate,
-        drift=drift,
-    )
+    if drift_at is None:
+        return None
+    if drift_field is None:
+        raise StreamscoreError("--drift-at needs --drift-field (the event field to shift)")
+    return DriftInjection(field=drift_field, start_ms=_parse_time(drift_at), scale=drift_scale)
 
 
 @app.command()
@@ -119,15 +98,22 @@ def generate(
     drift_scale: Annotated[float, typer.Option(help="Multiply the field by this after --drift-at.")] = 2.0,
 ) -> None:
     """Generate synthetic events for a pipeline: Parquet history and/or Avro on Kafka."""
-    from streamscore.shared.synthetic import get_generator
+    from streamscore.shared.synthetic import generator_for
 
     if out is None and not to_kafka:
         raise StreamscoreError("say where the events go: --out DIR (Parquet) and/or --to-kafka")
     spec = load_pipeline(pipeline)
-    config = _generator_config(spec, events, seed, start, days, drift_at, drift_field, drift_scale)
+    generator, config = generator_for(
+        spec,
+        events=events,
+        seed=seed,
+        start_ms=_parse_time(start),
+        days=days,
+        drift=_drift(drift_at, drift_field, drift_scale),
+    )
     began = time.perf_counter()
     with console.status(f"generating {events:,} events"):
-        table = get_generator(spec.synthetic.generator if spec.synthetic else "")(config)
+        table = generator(config)
     if out is not None:
         path = write_history(table, out)
         rate = table.num_rows / (time.perf_counter() - began)

@@ -15,22 +15,21 @@ from streamscore.deploy import stack as local_stack
 from streamscore.deploy.kafka_io import RegistryClient, WireFormatError, consume_all, decode
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
-from streamscore.shared.synthetic import GeneratorConfig, get_generator
+from streamscore.shared.synthetic import generator_for
 
 DEMO_START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 
 
 def run_demo(spec: PipelineSpec, console: Console, history_events: int, live_events: int, workdir: Path) -> None:
-    if spec.synthetic is None:
-        raise StreamscoreError(f"pipeline {spec.name!r} has no `synthetic:` section; the demo needs generated events")
+    generator, history_config = generator_for(spec, events=history_events, seed=1, start_ms=DEMO_START_MS, days=30)
+    _, live_config = generator_for(spec, events=live_events, seed=2, start_ms=DEMO_START_MS, days=1)
     config = local_stack.StackConfig.from_env()
     with console.status("starting the local stack"):
         local_stack.up(config, flink=False)
     console.print(f"[bold]1. stack[/] Kafka {config.bootstrap_servers}, registry {config.registry_url}")
 
-    generator = get_generator(spec.synthetic.generator)
     began = time.perf_counter()
-    history = generator(_config(spec, history_events, seed=1, days=30.0))
+    history = generator(history_config)
     from streamscore.deploy.cli import produce_events, write_history
 
     path = write_history(history, workdir / spec.name / "history")
@@ -41,23 +40,9 @@ def run_demo(spec: PipelineSpec, console: Console, history_events: int, live_eve
 
     _show_features(spec, path, console)
 
-    live = generator(_config(spec, live_events, seed=2, days=1.0))
+    live = generator(live_config)
     report = produce_events(spec, live, malformed_rate=0.01, seed=2)
     _account(spec, config, report.total, report.valid, console)
-
-
-def _config(spec: PipelineSpec, events: int, seed: int, days: float) -> GeneratorConfig:
-    if spec.synthetic is None:
-        raise StreamscoreError(f"pipeline {spec.name!r} has no `synthetic:` section; the demo needs generated events")
-    return GeneratorConfig(
-        events=events,
-        seed=seed,
-        start_ms=DEMO_START_MS,
-        days=days,
-        entities=spec.synthetic.entities,
-        merchants=spec.synthetic.merchants,
-        positive_rate=spec.synthetic.positive_rate,
-    )
 
 
 def _show_features(spec: PipelineSpec, history: Path, console: Console) -> None:

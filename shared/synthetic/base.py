@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from streamscore.shared.errors import StreamscoreError
+from streamscore.shared.spec import PipelineSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,3 +51,22 @@ def get_generator(name: str) -> Generator:
         return _GENERATORS[name]
     except KeyError:
         raise StreamscoreError(f"unknown generator {name!r}; known: {sorted(_GENERATORS)}") from None
+
+
+def generator_for(
+    spec: PipelineSpec, *, events: int, seed: int, start_ms: int, days: float, drift: DriftInjection | None = None
+) -> tuple[Generator, GeneratorConfig]:
+    """The spec's generator and a config with its population; one place for the CLI and the demo."""
+    if spec.synthetic is None:
+        raise StreamscoreError(f"pipeline {spec.name!r} has no `synthetic:` section; add one to generate events")
+    config = GeneratorConfig(
+        events=events,
+        seed=seed,
+        start_ms=start_ms,
+        days=days,
+        entities=spec.synthetic.entities,
+        merchants=spec.synthetic.merchants,
+        positive_rate=spec.synthetic.positive_rate,
+        drift=drift,
+    )
+    return get_generator(spec.synthetic.generator), config
