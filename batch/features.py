@@ -6,7 +6,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import TimestampType
 
-from streamscore.shared.features.sql import SPARK, TS_COLUMN, compile_features
+from streamscore.shared.features.sql import (
+    PERIOD_COLUMN,
+    SPARK,
+    TS_COLUMN,
+    Stage,
+    compile_features,
+    compile_profile_history,
+    compile_profiles,
+)
 from streamscore.shared.spec import PipelineSpec, ProfileFeature
 
 
@@ -18,25 +26,53 @@ def with_time_columns(events: DataFrame, spec: PipelineSpec) -> DataFrame:
     return events.withColumn(TS_COLUMN, F.timestamp_millis(F.col(time)))
 
 
+def run_stages(spark: SparkSession, source: DataFrame, stages: list[Stage]) -> DataFrame:
+    """Register `source` under the first stage's input name and each stage's result under its name."""
+    source.createOrReplaceTempView(stages[0].source)
+    result = source
+    for stage in stages:
+        result = spark.sql(stage.sql)
+        result.createOrReplaceTempView(stage.name)
+    return result
+
+
+def _view_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
 def compute_features(
     spark: SparkSession, events: DataFrame, spec: PipelineSpec, profiles: DataFrame | None = None
 ) -> DataFrame:
     """id, key, event time (ms) and the float32 feature vector for every event.
 
-    `profiles` has the entity key and one column per profile feature; entities without a row
-    (or no `profiles` at all) get each profile feature's default.
+    `profiles` has the entity key, one column per profile feature and, for point-in-time
+    training data, `PERIOD_COLUMN` (see `point_in_time_profiles`); entities without a row (or
+    no `profiles` at all) get each profile feature's default.
     """
     frame = with_time_columns(events, spec)
-    profile_names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
-    if profiles is not None:
-        frame = frame.join(profiles.select(spec.event.key, *profile_names), on=spec.event.key, how="left")
+    names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
+    if profiles is not None and names:
+        on = [spec.event.key]
+        if PERIOD_COLUMN in profiles.columns:
+            frame = frame.withColumn(PERIOD_COLUMN, F.floor(F.col(spec.event.time) / spec.profiles.refresh))
+            on.append(PERIOD_COLUMN)
+        frame = frame.join(profiles.select(*on, *names), on=on, how="left")
     else:
-        for name in profile_names:
+        for name in names:
             frame = frame.withColumn(name, F.lit(None).cast("double"))
-    source = f"events_{uuid.uuid4().hex[:8]}"
-    frame.createOrReplaceTempView(source)
-    result = frame
-    for stage in compile_features(spec, SPARK, source):
-        result = spark.sql(stage.sql)
-        result.createOrReplaceTempView(stage.name)
-    return result
+    return run_stages(spark, frame, compile_features(spec, SPARK, _view_name("events")))
+
+
+def point_in_time_profiles(spark: SparkSession, events: DataFrame, spec: PipelineSpec) -> DataFrame:
+    """Per entity and period, the profiles as they were published at the period's start."""
+    return run_stages(spark, with_time_columns(events, spec), compile_profile_history(spec, _view_name("history")))
+
+
+def profiles_as_of(spark: SparkSession, events: DataFrame, spec: PipelineSpec, as_of_ms: int) -> DataFrame:
+    """Per entity, the profiles as of `as_of_ms` (a period boundary): what the stream looks up."""
+    return run_stages(spark, with_time_columns(events, spec), compile_profiles(spec, _view_name("history"), as_of_ms))
+
+
+def training_features(spark: SparkSession, events: DataFrame, spec: PipelineSpec) -> DataFrame:
+    """Features for labelled history, each event seeing only what the stream would have seen then."""
+    return compute_features(spark, events, spec, point_in_time_profiles(spark, events, spec))

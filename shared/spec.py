@@ -150,6 +150,12 @@ Feature = Annotated[
 ]
 
 
+class ProfilesConfig(_Strict):
+    """Batch publishes entity profiles once per `refresh`; lookbacks are whole multiples of it."""
+
+    refresh: DurationMs = 86_400_000
+
+
 class SplitConfig(_Strict):
     """Time-based split by event time: fractions of the history's time span, with a gap between parts."""
 
@@ -164,6 +170,19 @@ class SplitConfig(_Strict):
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"train + validation + test must be 1, got {total:g}")
         return self
+
+
+class BaselineRule(_Strict):
+    """Flag an event when `feature` exceeds its training-period `quantile`."""
+
+    feature: Name
+    quantile: float = Field(default=0.99, gt=0, lt=1)
+
+
+class BaselineConfig(_Strict):
+    """The rule-based model every trained model must beat; no rules means "approve everything"."""
+
+    rules: list[BaselineRule] = []
 
 
 class ModelConfig(_Strict):
@@ -274,7 +293,9 @@ class PipelineSpec(_Strict):
     event: EventConfig
     label: LabelConfig
     features: list[Feature] = Field(min_length=1)
+    profiles: ProfilesConfig = ProfilesConfig()
     split: SplitConfig
+    baseline: BaselineConfig = BaselineConfig()
     model: ModelConfig
     costs: CostConfig
     decision: DecisionConfig = DecisionConfig()
@@ -290,6 +311,15 @@ class PipelineSpec(_Strict):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"feature names must be unique, repeated: {repeated}")
+        for feature in self.features:
+            if isinstance(feature, ProfileFeature) and feature.lookback % self.profiles.refresh:
+                raise ValueError(
+                    f"profile feature {feature.name!r}: lookback must be a multiple of profiles.refresh "
+                    f"({self.profiles.refresh} ms), got {feature.lookback} ms"
+                )
+        unknown = sorted({r.feature for r in self.baseline.rules} - set(names))
+        if unknown:
+            raise ValueError(f"baseline.rules name unknown features {unknown}; features: {names}")
         unknown = sorted(set(self.drift.per_feature) - set(names))
         if unknown:
             raise ValueError(f"drift.per_feature names unknown features {unknown}; features: {names}")

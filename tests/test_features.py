@@ -133,26 +133,49 @@ def test_a_second_pipeline_compiles_for_both_engines(run_features: Any) -> None:
     assert [out[i]["countries_10m"] for i in ("l1", "l2", "l3", "l4")] == [1.0, 1.0, 2.0, 2.0]
 
 
-def test_profiles_are_computed_as_of_a_time_from_earlier_events_only(spark: Any, payments_spec: PipelineSpec) -> None:
-    """The profile SQL sees [as_of - lookback, as_of): not the as-of instant, not older history."""
-    import pyarrow as pa
-
-    from streamscore.shared.features.sql import compile_profiles
-
+def _profile_rows(as_of: int) -> list[dict[str, Any]]:
     day = 24 * HOUR
-    as_of = T0 + 40 * day
-    rows = [
+    return [
         event("p0", "A", as_of - 31 * day, 1000.0, "m1", "fuel", "pos"),  # older than the 30 d lookback
         event("p1", "A", as_of - 30 * day, 10.0, "m1", "fuel", "pos"),  # exactly at the lookback edge: in
         event("p2", "A", as_of - 1, 30.0, "m2", "fuel", "pos"),
         event("p3", "A", as_of, 500.0, "m3", "fuel", "pos"),  # at the as-of instant: out
         event("p4", "B", as_of + 1, 7.0, "m3", "fuel", "pos"),  # later: out, so B has no profile
     ]
-    spark.createDataFrame(pa.Table.from_pylist(rows)).createOrReplaceTempView("profile_events")
-    result = {
-        r["card_id"]: r.asDict() for r in spark.sql(compile_profiles(payments_spec, "profile_events", as_of)).collect()
-    }
+
+
+def test_profiles_are_computed_as_of_a_time_from_earlier_events_only(spark: Any, payments_spec: PipelineSpec) -> None:
+    """The published profile sees [as_of - lookback, as_of): not the as-of instant, not older history."""
+    import pyarrow as pa
+
+    from streamscore.batch.features import profiles_as_of
+
+    as_of = T0 + 40 * 24 * HOUR
+    frame = spark.createDataFrame(pa.Table.from_pylist(_profile_rows(as_of)))
+    result = {r["card_id"]: r.asDict() for r in profiles_as_of(spark, frame, payments_spec, as_of).collect()}
     assert set(result) == {"A"}
     assert result["A"]["profile_txn_count_30d"] == 2
     assert close(result["A"]["profile_amount_mean_30d"], 20.0)
     assert close(result["A"]["profile_amount_std_30d"], 10.0)
+
+
+def test_training_profiles_equal_what_was_published_at_the_events_period_start(
+    spark: Any, payments_spec: PipelineSpec
+) -> None:
+    """Point in time: event p3 at the as-of instant sees the profile published then; p4 a day later sees A's
+    profile as of its own day start, which now includes p3; nothing sees its own day."""
+    import pyarrow as pa
+
+    from streamscore.batch.features import training_features
+
+    as_of = T0 + 40 * 24 * HOUR
+    rows = _profile_rows(as_of)
+    rows[-1] = event("p4", "A", as_of + 24 * HOUR + 5, 7.0, "m3", "fuel", "pos")
+    frame = spark.createDataFrame(pa.Table.from_pylist(rows))
+    out = {r["event_id"]: r.asDict() for r in training_features(spark, frame, payments_spec).collect()}
+    assert out["p3"]["profile_txn_count_30d"] == 2
+    assert close(out["p3"]["profile_amount_mean_30d"], 20.0)
+    assert out["p4"]["profile_txn_count_30d"] == 2  # p1 left the 30 d lookback, p3 entered
+    assert close(out["p4"]["profile_amount_mean_30d"], 265.0)
+    assert out["p1"]["profile_txn_count_30d"] == 1  # only p0, 1 day earlier
+    assert out["p0"]["profile_txn_count_30d"] == 0.0  # no earlier events: the spec's default

@@ -154,30 +154,104 @@ def compile_features(spec: PipelineSpec, dialect: Dialect, source: str) -> list[
     return [*stages, final]
 
 
-def compile_profiles(spec: PipelineSpec, source: str, as_of_ms: int) -> str:
-    """One GROUP BY over history giving each entity's profile features as of `as_of_ms` (exclusive).
+PERIOD_COLUMN = "__period"
+"""Index of the profile refresh period an event falls in: FLOOR(time / refresh)."""
 
-    The same SQL runs in either engine; each feature sees events in [as_of - lookback, as_of).
+_PARTS = {
+    "count": ("n",),
+    "sum": ("s",),
+    "mean": ("n", "s"),
+    "max": ("mx",),
+    "min": ("mn",),
+    "stddev": ("n", "s", "ss"),
+}
+_PART_SQL = {"n": "COUNT({v})", "s": "SUM({v})", "ss": "SUM({v} * {v})", "mx": "MAX({v})", "mn": "MIN({v})"}
+_PART_MERGE = {"n": "SUM", "s": "SUM", "ss": "SUM", "mx": "MAX", "mn": "MIN"}
+
+
+def _profile_features(spec: PipelineSpec) -> list[ProfileFeature]:
+    return [f for f in spec.features if isinstance(f, ProfileFeature)]
+
+
+def _part(feature: ProfileFeature, part: str) -> str:
+    return f"__p_{feature.name}_{part}"
+
+
+def _profile_value(feature: ProfileFeature, merged: dict[str, str]) -> str:
+    """The profile value from merged partials; the one formula for training and for publishing."""
+    if feature.agg == "count":
+        return merged["n"]
+    if feature.agg in ("sum", "max", "min"):
+        return merged[_PARTS[feature.agg][0]]
+    mean = f"({merged['s']} / NULLIF({merged['n']}, 0))"
+    if feature.agg == "mean":
+        return mean
+    return f"SQRT(GREATEST({merged['ss']} / NULLIF({merged['n']}, 0) - {mean} * {mean}, 0.0))"
+
+
+def compile_profile_partials(spec: PipelineSpec, source: str) -> Stage:
+    """Per entity and refresh period: counts, sums, sums of squares, max and min that merge by SUM/MAX/MIN.
+
+    Profiles over any run of whole periods are merges of these rows, so training (a profile per
+    period) and publishing (one profile as of now) read the same partials through one formula.
     """
     time = quote(spec.event.time)
-    columns = [quote(spec.event.key)]
-    for feature in spec.features:
-        if not isinstance(feature, ProfileFeature):
-            continue
-        inside = f"{time} >= {as_of_ms - feature.lookback}"
+    columns = [quote(spec.event.key), f"FLOOR({time} / {spec.profiles.refresh}) AS {quote(PERIOD_COLUMN)}"]
+    for feature in _profile_features(spec):
         value = "1" if feature.field is None else f"CAST({quote(feature.field)} AS DOUBLE)"
-        function = {
-            "count": "COUNT",
-            "sum": "SUM",
-            "mean": "AVG",
-            "max": "MAX",
-            "min": "MIN",
-            "stddev": "STDDEV_POP",
-        }[feature.agg]
-        columns.append(f"{function}(CASE WHEN {inside} THEN {value} END) AS {quote(feature.name)}")
-    lookback = max((f.lookback for f in spec.features if isinstance(f, ProfileFeature)), default=0)
-    return (
+        columns += [f"{_PART_SQL[p].format(v=value)} AS {quote(_part(feature, p))}" for p in _PARTS[feature.agg]]
+    sql = (
         f"SELECT {', '.join(columns)} FROM {quote(source)} "
-        f"WHERE {time} < {as_of_ms} AND {time} >= {as_of_ms - lookback} "
-        f"GROUP BY {quote(spec.event.key)}"
+        f"GROUP BY {quote(spec.event.key)}, FLOOR({time} / {spec.profiles.refresh})"
     )
+    return Stage(name=f"{source}__profile_parts", source=source, sql=sql)
+
+
+def compile_profile_history(spec: PipelineSpec, source: str) -> list[Stage]:
+    """Each entity's profiles as of the start of every period it has events in (batch only).
+
+    The row for period p merges periods [p - lookback/refresh, p - 1]: the events in
+    [p*refresh - lookback, p*refresh), exactly what the stream sees from a profile published
+    at the start of period p. An event joins the row of its own period, so no feature of a
+    training event is computed from that event's period or later.
+    """
+    parts = compile_profile_partials(spec, source)
+    key, period = quote(spec.event.key), quote(PERIOD_COLUMN)
+    columns = [key, period]
+    for feature in _profile_features(spec):
+        periods = feature.lookback // spec.profiles.refresh
+        frame = f"OVER (PARTITION BY {key} ORDER BY {period} RANGE BETWEEN {periods} PRECEDING AND 1 PRECEDING)"
+        merged = {p: f"{_PART_MERGE[p]}({quote(_part(feature, p))}) {frame}" for p in _PARTS[feature.agg]}
+        columns.append(f"CAST({_profile_value(feature, merged)} AS DOUBLE) AS {quote(feature.name)}")
+    history = Stage(
+        name=f"{source}__profile_history", source=parts.name, sql=f"SELECT {', '.join(columns)} FROM {parts.name}"
+    )
+    return [parts, history]
+
+
+def compile_profiles(spec: PipelineSpec, source: str, as_of_ms: int) -> list[Stage]:
+    """Each entity's profile features as of `as_of_ms`, a period boundary: what batch publishes.
+
+    Each feature merges the periods in [as_of - lookback, as_of); entities with no events there
+    get no row, so the stream falls back to the feature's default.
+    """
+    refresh = spec.profiles.refresh
+    if as_of_ms % refresh:
+        raise ValueError(f"as_of_ms must be a multiple of profiles.refresh ({refresh} ms), got {as_of_ms}")
+    parts = compile_profile_partials(spec, source)
+    period, end = quote(PERIOD_COLUMN), as_of_ms // refresh
+    columns = [quote(spec.event.key)]
+    lookback = 0
+    for feature in _profile_features(spec):
+        begin = end - feature.lookback // refresh
+        lookback = max(lookback, feature.lookback // refresh)
+        inside = f"{period} >= {begin} AND {period} < {end}"
+        merged = {
+            p: f"{_PART_MERGE[p]}(CASE WHEN {inside} THEN {quote(_part(feature, p))} END)" for p in _PARTS[feature.agg]
+        }
+        columns.append(f"CAST({_profile_value(feature, merged)} AS DOUBLE) AS {quote(feature.name)}")
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {parts.name} "
+        f"WHERE {period} >= {end - lookback} AND {period} < {end} GROUP BY {quote(spec.event.key)}"
+    )
+    return [parts, Stage(name=f"{source}__profiles", source=parts.name, sql=sql)]
