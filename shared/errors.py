@@ -17,3 +17,7 @@ class SpecError(StreamscoreError):
 
 class SchemaError(StreamscoreError):
     """An Avro schema that does not hold what the spec needs."""
+
+
+class BundleError(StreamscoreError):
+    """A model bundle that must not be used: a file missing, altered, or not the shape the job needs."""

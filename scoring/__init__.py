@@ -1,0 +1,1 @@
+"""ONNX Runtime scoring shared by the batch jobs (parity gate, promotion) and the stream."""
