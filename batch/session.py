@@ -2,22 +2,35 @@
 
 import os
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 
+def connector_jars() -> list[str]:
+    """Spark's Kafka and Avro connectors as fetched by `make setup` (empty before setup)."""
+    home = Path(os.environ.get("STREAMSCORE_HOME", ".stack"))
+    return sorted(str(p.resolve()) for p in (home / "jars" / "spark").glob("*.jar"))
+
+
 def local_session(app_name: str, master: str = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
-    """A session on this machine; spark-submit's own `--master` wins when the job is submitted to a cluster."""
+    """A session on this machine; spark-submit's own `--master` and `--jars` win when the job is submitted."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback, never the LAN address
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this environment's pandas/xgboost
-    session = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit: its flags decide
+    builder = (
+        SparkSession.builder.appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
     )
+    jars = connector_jars()
+    if not submitted:
+        builder = builder.master(master)
+        if jars:
+            builder = builder.config("spark.jars", ",".join(jars))
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

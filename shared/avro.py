@@ -64,3 +64,22 @@ def record_fields(schema: dict[str, Any]) -> dict[str, AvroField]:
         kind, nullable = _kind(entry["type"])
         fields[entry["name"]] = AvroField(name=entry["name"], kind=kind, nullable=nullable)
     return fields
+
+
+def profile_schema(pipeline: str, key: str, features: list[str]) -> dict[str, Any]:
+    """The Avro value schema of the entity-profile topic: key, as-of time and one double per profile feature.
+
+    >>> [f["name"] for f in profile_schema("payments", "card_id", ["spend_mean"])["fields"]]
+    ['card_id', 'as_of_ms', 'spend_mean']
+    """
+    return {
+        "type": "record",
+        "name": f"{pipeline}_entity_profile",
+        "namespace": "streamscore.profiles",
+        "doc": "Entity profile features computed in batch over whole refresh periods before as_of_ms.",
+        "fields": [
+            {"name": key, "type": "string"},
+            {"name": "as_of_ms", "type": "long"},
+            *[{"name": name, "type": ["null", "double"], "default": None} for name in features],
+        ],
+    }
