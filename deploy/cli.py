@@ -46,11 +46,14 @@ def _parse_time(text: str) -> int:
 
 
 @stack_app.command("up")
-def stack_up(flink: Annotated[bool, typer.Option(help="Also start a Flink standalone cluster.")] = False) -> None:
-    """Start the broker and registry (and Flink); harmless when they already run."""
+def stack_up(
+    flink: Annotated[bool, typer.Option(help="Also start a Flink standalone cluster.")] = False,
+    spark: Annotated[bool, typer.Option(help="Also start a Spark standalone master and worker.")] = False,
+) -> None:
+    """Start the broker and registry (and Flink, Spark); harmless when they already run."""
     config = local_stack.StackConfig.from_env()
     with console.status("starting") as status:
-        local_stack.up(config, flink, on_start=lambda s: status.update(f"starting {s.name} ({s.address})"))
+        local_stack.up(config, flink, on_start=lambda s: status.update(f"starting {s.name} ({s.address})"), spark=spark)
     stack_status()
 
 
@@ -59,7 +62,7 @@ def stack_status() -> None:
     """Show each service's PID, health and address."""
     config = local_stack.StackConfig.from_env()
     table = Table("service", "pid", "healthy", "address", title=f"stack in {config.home}")
-    for service in local_stack.services(config, flink=True):
+    for service in local_stack.services(config, flink=True, spark=True):
         state = service.status()
         health = "[green]yes[/]" if state.healthy else ("[red]no[/]" if state.running else "stopped")
         table.add_row(state.name, str(state.pid or "-"), health, state.address)

@@ -1,8 +1,9 @@
 """The end-to-end demo on the local stack: what exists so far, run the way a user would run it.
 
-Generate labelled history, compute the shared features on it with Spark, then produce live
-events (some deliberately broken) to Kafka through the schema registry and account for every
-record read back. Training and in-stream scoring join here as they land.
+Generate labelled history; train on it with Spark (training set, checks, xgboost.spark, ONNX
+parity gate, registry) and promote; publish entity profiles to their compacted topic; then
+produce live events (some deliberately broken) to Kafka through the schema registry and
+account for every record read back. In-stream scoring joins here as it lands.
 """
 
 import time
@@ -38,33 +39,33 @@ def run_demo(spec: PipelineSpec, console: Console, history_events: int, live_eve
         f"({history.num_rows / (time.perf_counter() - began):,.0f} events/s)"
     )
 
-    _show_features(spec, path, console)
+    _train(spec, path, workdir, config, console)
 
     live = generator(live_config)
     report = produce_events(spec, live, malformed_rate=0.01, seed=2)
     _account(spec, config, report.total, report.valid, console)
 
 
-def _show_features(spec: PipelineSpec, history: Path, console: Console) -> None:
-    from streamscore.batch.features import compute_features
+def _train(spec: PipelineSpec, history: Path, workdir: Path, config: local_stack.StackConfig, console: Console) -> None:
+    from streamscore.batch.profiles import build_profiles
+    from streamscore.batch.promote import promote
+    from streamscore.batch.report import print_training_summary
     from streamscore.batch.session import local_session
+    from streamscore.batch.train import build_model
 
-    with console.status("computing the shared features with Spark"):
+    with console.status("training with Spark") as status:
         spark = local_session("streamscore-demo")
-        began = time.perf_counter()
-        features = compute_features(spark, spark.read.parquet(str(history)), spec).cache()
-        rows = features.count()
-        sample = features.orderBy(spec.event.time).limit(3).toPandas()
-        seconds = time.perf_counter() - began
-        spark.stop()
+        result = build_model(spark, spec, history, workdir, progress=status.update)
+    console.print("[bold]3. train[/] (the same code `spark-submit batch/train.py` runs)")
+    print_training_summary(result.manifest, result.registered, console)
+    decision = promote(spec, workdir)
     console.print(
-        f"[bold]3. features[/] {rows:,} vectors of {len(spec.features)} float32 features in {seconds:.1f} s "
-        "(Spark, the same SQL Flink runs)"
+        f"[bold]4. promote[/] v{decision.candidate}: {'promoted' if decision.promoted else 'kept'} ({decision.reason})"
     )
-    table = Table(*[str(c) for c in sample.columns[3:10]], title="first events, first features")
-    for _, row in sample.iterrows():
-        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values[3:10]])
-    console.print(table)
+    with console.status("publishing entity profiles"):
+        run = build_profiles(spark, spec, history, workdir, kafka=(config.bootstrap_servers, config.registry_url))
+        spark.stop()
+    console.print(f"[bold]5. profiles[/] {run.entities:,} entities as of {run.as_of_ms} -> {run.published_to}")
 
 
 def _account(spec: PipelineSpec, config: local_stack.StackConfig, produced: int, valid: int, console: Console) -> None:
@@ -84,7 +85,7 @@ def _account(spec: PipelineSpec, config: local_stack.StackConfig, produced: int,
         "on topic (all runs)",
         "decodable",
         "undecodable",
-        title=f"4. live events on {spec.topics.events}",
+        title=f"6. live events on {spec.topics.events}",
     )
     table.add_row(
         f"{produced:,}", f"{valid:,}", f"{produced - valid:,}", f"{len(messages):,}", f"{decoded:,}", f"{undecodable:,}"
@@ -93,6 +94,6 @@ def _account(spec: PipelineSpec, config: local_stack.StackConfig, produced: int,
     if decoded + undecodable != len(messages):
         raise StreamscoreError("records read back do not add up; see the table above")
     console.print(
-        "Every record read back is accounted for. Training (issue 3) and in-stream scoring (issue 4) "
-        "come next; `streamscore stack down` stops the stack."
+        "Every record read back is accounted for. In-stream scoring (issue 4) comes next; "
+        "`streamscore stack down` stops the stack."
     )

@@ -1,0 +1,113 @@
+"""A Flink standalone cluster (one JobManager, TaskManagers) from the apache-flink wheel's own scripts."""
+
+import os
+import sys
+from pathlib import Path
+
+import requests
+
+from streamscore.deploy.process import Service, StackError, port_open
+
+
+def _flink_home() -> Path:
+    import pyflink
+
+    return Path(pyflink.__file__).parent
+
+
+class _FlinkProcess(Service):
+    """A Flink standalone process from the apache-flink wheel, run in the foreground so we own its PID."""
+
+    script: str
+
+    @property
+    def port(self) -> int:
+        return self.config.flink_rest_port
+
+    @property
+    def address(self) -> str:
+        return self.config.flink_rest_url
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.config.home / "flink" / "conf"
+
+    def prepare(self) -> None:
+        conf = self.conf_dir
+        conf.mkdir(parents=True, exist_ok=True)
+        home = self.config.home / "flink"
+        (conf / "config.yaml").write_text(
+            "\n".join(
+                [
+                    "jobmanager.rpc.address: 127.0.0.1",
+                    f"jobmanager.rpc.port: {self.config.flink_rest_port + 1}",  # not Flink's default 6123
+                    "jobmanager.bind-host: 127.0.0.1",
+                    "taskmanager.bind-host: 127.0.0.1",
+                    "taskmanager.host: 127.0.0.1",
+                    "rest.address: 127.0.0.1",
+                    "rest.bind-address: 127.0.0.1",
+                    f"rest.port: {self.config.flink_rest_port}",
+                    "jobmanager.memory.process.size: 1024m",
+                    "taskmanager.memory.process.size: 3072m",
+                    f"taskmanager.numberOfTaskSlots: {self.config.flink_slots}",
+                    "parallelism.default: 1",
+                    "state.backend.type: rocksdb",
+                    f"execution.checkpointing.dir: file://{home / 'checkpoints'}",
+                    f"execution.checkpointing.savepoint-dir: file://{home / 'savepoints'}",
+                    f"python.executable: {sys.executable}",
+                    f"python.client.executable: {sys.executable}",
+                    "",
+                ]
+            )
+        )
+        source = _flink_home() / "conf"
+        for name in ("log4j.properties", "log4j-console.properties"):
+            (conf / name).write_text((source / name).read_text())
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["FLINK_CONF_DIR"] = str(self.conf_dir)
+        env["FLINK_LOG_DIR"] = str(self.config.home / "logs")
+        env["FLINK_HOME"] = str(_flink_home())
+        # The marker that lets `pid()` recognise our process in /proc/<pid>/cmdline.
+        env["FLINK_ENV_JAVA_OPTS"] = f"-Dstreamscore.home={self.config.home}"
+        return env
+
+    def command(self) -> list[str]:
+        return ["bash", str(_flink_home() / "bin" / self.script), "start-foreground"]
+
+    def _overview(self) -> dict[str, int] | None:
+        try:
+            response = requests.get(f"{self.address}/overview", timeout=2)
+        except requests.RequestException:
+            return None
+        return response.json() if response.status_code == 200 else None
+
+
+class FlinkJobManager(_FlinkProcess):
+    name = "flink-jobmanager"
+    script = "jobmanager.sh"
+
+    def healthy(self) -> bool:
+        return self._overview() is not None
+
+
+class FlinkTaskManager(_FlinkProcess):
+    name = "flink-taskmanager"
+    script = "taskmanager.sh"
+
+    def start(self) -> None:
+        if not port_open(self.config.flink_rest_port):
+            raise StackError("start the Flink JobManager before its TaskManager")
+        super().start()
+
+    def prepare(self) -> None:
+        """The JobManager wrote the shared configuration already."""
+
+    @property
+    def port(self) -> None:
+        return None
+
+    def healthy(self) -> bool:
+        overview = self._overview()
+        return overview is not None and overview.get("taskmanagers", 0) >= 1

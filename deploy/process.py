@@ -1,0 +1,235 @@
+"""A service of the local stack: one long-running process on loopback, stopped by the PID we started.
+
+Each service is started in its own session so `down` can signal its whole process group, and
+its PID file records the command line marker we check before signalling, so a recycled PID
+belonging to someone else is never touched.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from streamscore.shared.errors import StreamscoreError
+
+
+class StackError(StreamscoreError):
+    """A stack service that cannot start, answer or stop."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the stack lives and which loopback ports it uses; override with STREAMSCORE_* variables."""
+
+    home: Path
+    kafka_port: int = 19092
+    controller_port: int = 19093
+    registry_port: int = 18081
+    flink_rest_port: int = 18088
+    flink_slots: int = 2
+    spark_port: int = 17077
+    spark_ui_port: int = 18090
+
+    @classmethod
+    def from_env(cls) -> "StackConfig":
+        home = Path(os.environ.get("STREAMSCORE_HOME", ".stack")).resolve()
+        ports = {
+            field: int(os.environ[var])
+            for field, var in (
+                ("kafka_port", "STREAMSCORE_KAFKA_PORT"),
+                ("controller_port", "STREAMSCORE_CONTROLLER_PORT"),
+                ("registry_port", "STREAMSCORE_REGISTRY_PORT"),
+                ("flink_rest_port", "STREAMSCORE_FLINK_PORT"),
+                ("spark_port", "STREAMSCORE_SPARK_PORT"),
+                ("spark_ui_port", "STREAMSCORE_SPARK_UI_PORT"),
+            )
+            if var in os.environ
+        }
+        return cls(home=home, **ports)
+
+    @property
+    def jars(self) -> Path:
+        return self.home / "jars"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def registry_url(self) -> str:
+        """The registry's Confluent-compatible API root, what Confluent clients and Flink expect."""
+        return f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+
+    @property
+    def flink_rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.flink_rest_port}"
+
+    @property
+    def spark_master_url(self) -> str:
+        return f"spark://127.0.0.1:{self.spark_port}"
+
+    def jar_dir(self, module: str) -> Path:
+        path = self.jars / module
+        if not path.is_dir() or not any(path.iterdir()):
+            raise StackError(f"no jars in {path}; fetch them with `make setup` (Maven, deploy/jvm/pom.xml)")
+        return path
+
+
+@dataclass
+class ProcessStatus:
+    name: str
+    pid: int | None
+    running: bool
+    healthy: bool
+    address: str
+
+
+class Service(ABC):
+    """One long-running process of the stack."""
+
+    name: str
+    startup_timeout_s: float = 120.0
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.dir = config.home / self.name
+        self.pid_file = config.home / "pids" / f"{self.name}.pid"
+        self.log_file = config.home / "logs" / f"{self.name}.log"
+
+    @property
+    @abstractmethod
+    def address(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def port(self) -> int | None:
+        """The port the service listens on, checked for strangers before starting; None if none."""
+
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The command line; prepared files (configs, formatted storage) exist when it is called."""
+
+    def prepare(self) -> None:  # noqa: B027  (most services need no preparation)
+        """Write configuration and initialise storage before the first start."""
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    @abstractmethod
+    def healthy(self) -> bool:
+        """True only when the service does real work (produce/consume, answer API calls)."""
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return None
+        return pid if self._ours(pid) else None
+
+    def _ours(self, pid: int) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return False
+        return str(self.config.home) in cmdline
+
+    def status(self) -> ProcessStatus:
+        pid = self.pid()
+        running = pid is not None
+        return ProcessStatus(self.name, pid, running, running and self.healthy(), self.address)
+
+    def start(self) -> None:
+        """Start unless already running; returns once healthy or raises StackError with the log's tail."""
+        if self.pid() is not None:
+            self.wait_healthy()
+            return
+        if self.port is not None and port_open(self.port):
+            raise StackError(
+                f"{self.name}: port {self.port} is taken by a process this stack did not start; "
+                f"stop it or set another port (see README, 'Local stack')"
+            )
+        for folder in (self.dir, self.pid_file.parent, self.log_file.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.environment(),
+                cwd=self.dir,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        self.wait_healthy(process)
+
+    def wait_healthy(self, process: subprocess.Popen[bytes] | None = None) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise StackError(
+                    f"{self.name} exited with code {process.returncode}; see {self.log_file}:\n{self._log_tail()}"
+                )
+            if self.healthy():
+                return
+            time.sleep(1.0)
+        raise StackError(
+            f"{self.name} not healthy after {self.startup_timeout_s:.0f} s; see {self.log_file}:\n{self._log_tail()}"
+        )
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        """SIGTERM the process group we started, SIGKILL after `timeout_s`; False if nothing ran."""
+        pid = self.pid()
+        self.pid_file.unlink(missing_ok=True)
+        if pid is None:
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        if not _wait_exit(pid, timeout_s):
+            _signal_group(pid, signal.SIGKILL)
+            _wait_exit(pid, 10.0)
+        return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def _wait_exit(pid: int, timeout_s: float) -> bool:
+    """True once `pid` is gone or a zombie (exited, waiting for its parent to reap it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
