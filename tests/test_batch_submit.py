@@ -33,4 +33,4 @@ def test_spark_submit_builds_then_reuses_the_training_set(payments_spec: Pipelin
 
 def test_unknown_flags_are_errors() -> None:
     result = _submit(str(ROOT / "batch" / "train.py"), "--pipeline", str(EXAMPLE), "--history", "x", "--histroy", "x")
-    assert result.returncode != 0 and "unrecognized arguments: --histroy" in result.stderr
+    assert result.returncode != 0 and "unrecognized arguments: --histroy" in result.stdout + result.stderr
