@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml deploy/constraints.txt
 	$(BIN)/pip install --quiet -c deploy/constraints.txt -e '.[dev]'
 	touch $@
 
-$(JARS)/.fetched: deploy/jvm/pom.xml deploy/jvm/*/pom.xml
+$(JARS)/.fetched: deploy/jvm/pom.xml deploy/jvm/*/pom.xml $(shell find deploy/jvm -name "*.java")
 	mvn --batch-mode --quiet -s deploy/jvm/settings.xml -f deploy/jvm/pom.xml package -Djars.dir=$(CURDIR)/$(JARS)
 	touch $@
 

@@ -68,8 +68,14 @@ def snapshots_dir(workdir: Path, spec: PipelineSpec) -> Path:
     return workdir / spec.name / "snapshots"
 
 
-def _previous(folder: Path) -> Snapshot | None:
-    found = [Snapshot.load(p) for p in folder.glob("*") if (p / META_FILE).is_file()]
+def _previous(folder: Path, history: Path) -> Snapshot | None:
+    """The newest snapshot built from the same history location: the one whose size this one is checked against."""
+    source = str(history.resolve())
+    found = [
+        Snapshot.load(p)
+        for p in folder.glob("*")
+        if (p / META_FILE).is_file() and json.loads((p / META_FILE).read_text()).get("history") == source
+    ]
     return max(found, key=lambda s: (s.path / META_FILE).stat().st_mtime, default=None)
 
 
@@ -86,7 +92,7 @@ def build_training_set(spark: SparkSession, spec: PipelineSpec, history: Path, w
     if (target / META_FILE).is_file():
         return Snapshot.load(target)
     events = spark.read.parquet(*[str(f) for f in files])
-    previous = _previous(folder)
+    previous = _previous(folder, history)
     results = check_events(events, spec, previous.rows if previous else None)
     if not all(r.passed for r in results):
         raise DataCheckError(results)
@@ -107,6 +113,7 @@ def build_training_set(spark: SparkSession, spec: PipelineSpec, history: Path, w
         "rows": int(stats["rows"]),
         "first_ms": int(stats["first"]),
         "last_ms": int(stats["last"]),
+        "history": str(history.resolve()),
         "inputs": {str(f): sha256_file(f) for f in files},
         "spec_hash": spec.spec_hash(),
         "feature_version": FeatureVector.of(spec).version,
