@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from streamscore.batch.evaluation import expected_cost
-from streamscore.batch.registry import CHAMPION, ModelRegistry, RegisteredModel
 from streamscore.batch.training_set import LABEL_COLUMN
 from streamscore.scoring.onnx_model import OnnxModel
+from streamscore.scoring.registry import CHAMPION, ModelRegistry, RegisteredModel
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
 

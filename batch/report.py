@@ -5,7 +5,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from streamscore.batch.registry import RegisteredModel
+from streamscore.scoring.registry import RegisteredModel
 
 _ROWS = (
     ("expected_cost", "expected cost (test period)", "{:,.0f}"),

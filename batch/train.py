@@ -29,10 +29,10 @@ from streamscore.batch.estimators import SCORE_COLUMN, FittedModel, fit
 from streamscore.batch.evaluation import cost_optimal_threshold, evaluate
 from streamscore.batch.lineage import environment
 from streamscore.batch.parity import parity_gate
-from streamscore.batch.registry import ModelRegistry, RegisteredModel
 from streamscore.batch.split import TimeSplit
 from streamscore.batch.training_set import LABEL_COLUMN, Snapshot, build_training_set
 from streamscore.scoring.onnx_model import OnnxModel
+from streamscore.scoring.registry import ModelRegistry, RegisteredModel
 from streamscore.shared.bundle import BASELINE_FILE, MODEL_FILE, write_manifest
 from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.reference import describe_category, describe_numeric

@@ -77,7 +77,7 @@ def promote(
 @models_app.command("list")
 def models_list(pipeline: PipelineOption, workdir: WorkdirOption = Path("data")) -> None:
     """Every registered version with its aliases and test-period cost."""
-    from streamscore.batch.registry import ModelRegistry
+    from streamscore.scoring.registry import ModelRegistry
 
     spec = load_pipeline(pipeline)
     table = Table("version", "aliases", "model_version", "expected cost", "baseline cost", "promotion")
@@ -102,7 +102,7 @@ def models_show(
     as_json: Annotated[bool, typer.Option("--json", help="The manifest plus `path`, as JSON.")] = False,
 ) -> None:
     """One version's manifest and the local path of its bundle."""
-    from streamscore.batch.registry import ModelRegistry
+    from streamscore.scoring.registry import ModelRegistry
 
     model = ModelRegistry(load_pipeline(pipeline).name, workdir).get(reference)
     shown = {**model.manifest(), "path": str(model.path), "registry_version": model.version, "aliases": model.aliases}
@@ -123,9 +123,9 @@ def models_reproduce(
     workdir: WorkdirOption = Path("data"),
 ) -> None:
     """Refit from a bundle's lineage and report the max test-score difference (reproducible if <= 1e-6)."""
-    from streamscore.batch.registry import ModelRegistry
     from streamscore.batch.session import local_session
     from streamscore.batch.train import reproduce
+    from streamscore.scoring.registry import ModelRegistry
 
     spec = load_pipeline(pipeline)
     model = ModelRegistry(spec.name, workdir).get(reference)

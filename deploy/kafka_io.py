@@ -197,6 +197,7 @@ def produce_table(
     topic: str,
     schema: dict[str, Any],
     key_field: str,
+    time_field: str,
     malformed_rate: float = 0.0,
     seed: int = 0,
     numeric_field: str | None = None,
@@ -204,7 +205,8 @@ def produce_table(
     """Produce `table`'s rows as framed Avro keyed by `key_field`; a share of them deliberately broken.
 
     Broken records take the kinds in MALFORMED_KINDS in turn, so every kind appears; the
-    report counts exactly what was sent, for tests that count records in and out.
+    report counts exactly what was sent, for tests that count records in and out. The Kafka
+    record timestamp is the event time, as a source that stamps events when they happen does.
     """
     schema_id = registry.register(f"{topic}-value", schema)
     parsed = registry.schema(schema_id)
@@ -228,7 +230,9 @@ def produce_table(
                 report.malformed[kind] = report.malformed.get(kind, 0) + 1
             else:
                 report.valid += 1
-            producer.send(topic, key=str(record[key_field]).encode(), value=payload)
+            producer.send(
+                topic, key=str(record[key_field]).encode(), value=payload, timestamp_ms=int(record[time_field])
+            )
         producer.flush()
     finally:
         producer.close()

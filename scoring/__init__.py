@@ -1,1 +1,1 @@
-"""ONNX Runtime scoring shared by the batch jobs (parity gate, promotion) and the stream."""
+"""Models as both engines use them: the MLflow registry of bundles and ONNX Runtime scoring of a verified bundle."""

@@ -53,6 +53,9 @@ class EventConfig(_Strict):
     key: Name
     time: Name
     max_out_of_orderness: DurationMs = 5_000
+    max_timestamp_skew: DurationMs = 86_400_000
+    """How far the event time may be from the Kafka record timestamp; beyond it the event is dead-lettered
+    and cannot move the watermark (one record dated in 2099 must not make every later event late)."""
     fields: dict[Name, FieldRule] = {}
 
 
@@ -257,6 +260,8 @@ class StreamingConfig(_Strict):
     checkpoint_interval: DurationMs = 10_000
     state_ttl: DurationMs = 2 * 86_400_000
     model_poll_interval: DurationMs = 30_000
+    idle_timeout: DurationMs = 10_000
+    """A partition (or the profiles topic) silent this long stops holding the watermark back."""
     shadow: bool = False
     prometheus_port: int | None = Field(default=None, ge=1024, le=65535)
 

@@ -26,7 +26,7 @@ def _column(field: AvroField) -> str:
     return f"{quote(field.name)} {_FLINK_TYPES[field.kind]}{nullability}"
 
 
-def event_columns(spec: PipelineSpec) -> str:
+def event_columns(spec: PipelineSpec) -> list[str]:
     """Physical columns, the rowtime column and the watermark, for a CREATE TABLE statement."""
     fields = record_fields(spec.event_schema())
     columns = [_column(f) for f in fields.values()]
@@ -35,10 +35,21 @@ def event_columns(spec: PipelineSpec) -> str:
     columns.append(
         f"WATERMARK FOR {quote(TS_COLUMN)} AS {quote(TS_COLUMN)} - {interval(spec.event.max_out_of_orderness)}"
     )
-    return ",\n  ".join(columns)
+    return columns
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal (quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ddl(name: str, columns: list[str], options: dict[str, str]) -> str:
+    """CREATE TEMPORARY TABLE with the given column definitions and connector options."""
+    body = ",\n  ".join(columns)
+    rendered = ",\n  ".join(f"{sql_string(key)} = {sql_string(value)}" for key, value in options.items())
+    return f"CREATE TEMPORARY TABLE {quote(name)} (\n  {body}\n) WITH (\n  {rendered}\n)"
 
 
 def create_table(name: str, spec: PipelineSpec, options: dict[str, str]) -> str:
     """CREATE TEMPORARY TABLE for the spec's events with the given connector options."""
-    rendered = ",\n  ".join(f"'{key}' = '{value}'" for key, value in options.items())
-    return f"CREATE TEMPORARY TABLE {quote(name)} (\n  {event_columns(spec)}\n) WITH (\n  {rendered}\n)"
+    return ddl(name, event_columns(spec), options)

@@ -91,8 +91,8 @@ def test_promotion_needs_a_cheaper_model_or_a_forced_reason(
     spark: Any, spec: PipelineSpec, trained: Any, history_dir: Path, workdir: Path
 ) -> None:
     from streamscore.batch.promote import promote
-    from streamscore.batch.registry import CHAMPION, ModelRegistry
     from streamscore.batch.train import build_model
+    from streamscore.scoring.registry import CHAMPION, ModelRegistry
     from streamscore.shared.errors import StreamscoreError
 
     first = promote(spec, workdir)

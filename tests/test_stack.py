@@ -55,6 +55,7 @@ def test_avro_round_trip_in_wire_format_counts_every_record(
         topic=topic,
         schema=payments_spec.event_schema(),
         key_field="card_id",
+        time_field="event_time",
         malformed_rate=0.05,
         seed=1,
         numeric_field="amount",

@@ -1,6 +1,7 @@
 package io.streamscore.flink;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
@@ -56,7 +57,7 @@ public class DecodeConfluentAvro extends ScalarFunction {
         readers = new HashMap<>();
     }
 
-    public RowData eval(byte[] message, String readerSchema, String registryUrl) throws IOException {
+    public RowData eval(byte[] message, String readerSchema, String registryUrl) {
         setUp(readerSchema, registryUrl);
         if (message == null || message.length < HEADER) {
             return failure("not_wire_format: " + (message == null ? "null value" : message.length + " bytes"), null);
@@ -75,7 +76,9 @@ public class DecodeConfluentAvro extends ScalarFunction {
                 if (e.getStatus() == 404) {
                     return failure("unknown_schema_id: " + schemaId, schemaId);
                 }
-                throw new IOException("schema registry error for id " + schemaId, e);
+                throw new UncheckedIOException(new IOException("schema registry error for id " + schemaId, e));
+            } catch (IOException e) {
+                throw new UncheckedIOException("schema registry unreachable for id " + schemaId, e);
             } catch (ClassCastException e) {
                 return failure("not_avro_schema: " + schemaId, schemaId);
             }

@@ -1,0 +1,181 @@
+"""Job: score the event stream with the registry's champion, exactly once.
+
+    flink run -py streaming/score_job.py --pipeline examples/payments/pipeline.yaml --workdir data
+
+Raw Kafka records -> DECODE_CONFLUENT_AVRO (JVM) -> validation (dead letters with bytes and
+reason) -> profiles (event-time temporal join on the compacted topic) -> the shared feature SQL
+(keyed OVER windows in RocksDB) -> pandas UDF scoring over Arrow batches (ONNX Runtime, one
+thread per slot) -> scored, review and dead-letter topics through transactional Kafka sinks.
+"""
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment
+
+from streamscore.scoring.registry import default_tracking_uri
+from streamscore.shared.features.sql import TS_COLUMN, quote
+from streamscore.shared.features.vector import FeatureVector
+from streamscore.shared.spec import PipelineSpec, ProfileFeature, load_pipeline
+from streamscore.streaming.features import compute_features
+from streamscore.streaming.kafka_tables import (
+    DEAD_LETTER_COLUMNS,
+    DECODE_CLASS,
+    DECODE_FUNCTION,
+    SCORED_COLUMNS,
+    KafkaSettings,
+    event_source,
+    kafka_sink,
+    profile_table,
+)
+from streamscore.streaming.scorer import champion_scorer
+from streamscore.streaming.validation import validate
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    kafka: KafkaSettings
+    workdir: Path
+    jars: list[Path]
+    profile: str | None = None
+    parallelism: int | None = None
+
+
+def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> None:
+    """Checkpoints, state, Python bundle sizes (the spec's runtime profile) and the JVM jars."""
+    streaming = spec.streaming
+    runtime = streaming.profiles[settings.profile or streaming.profile]
+    config = t_env.get_config()
+    for key, value in {
+        "pipeline.name": f"streamscore-{spec.name}",
+        "pipeline.jars": ";".join(p.resolve().as_uri() for p in settings.jars),
+        "parallelism.default": str(settings.parallelism or streaming.parallelism),
+        "table.local-time-zone": "UTC",
+        "execution.checkpointing.interval": f"{streaming.checkpoint_interval} ms",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "state.backend.type": "rocksdb",
+        "table.exec.state.ttl": f"{streaming.state_ttl} ms",
+        "table.exec.source.idle-timeout": f"{streaming.idle_timeout} ms",
+        "python.fn-execution.arrow.batch.size": str(runtime.arrow_batch_size),
+        "python.fn-execution.bundle.size": str(runtime.bundle_size),
+        "python.fn-execution.bundle.time": str(runtime.bundle_time),
+        "python.executable": os.environ.get("PYFLINK_PYTHON", _python()),
+    }.items():
+        config.set(key, value)
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable
+
+
+def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> StatementSet:
+    """Register every table and view and return the statement set of the three inserts."""
+    kafka = settings.kafka
+    t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {DECODE_FUNCTION} AS '{DECODE_CLASS}' LANGUAGE JAVA")
+    t_env.execute_sql(event_source("events_raw", spec, kafka))
+    valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
+
+    enriched = valid
+    names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
+    if names:
+        t_env.execute_sql(profile_table("profiles", spec, kafka))
+        key = quote(spec.event.key)
+        looked_up = ", ".join(f"p.{quote(n)}" for n in names)
+        enriched = "events_enriched"
+        t_env.create_temporary_view(
+            enriched,
+            t_env.sql_query(
+                f"SELECT v.*, {looked_up} FROM {quote(valid)} AS v LEFT JOIN `profiles` "
+                f"FOR SYSTEM_TIME AS OF v.{quote(TS_COLUMN)} AS p ON v.{key} = p.{key}"
+            ),
+        )
+    t_env.create_temporary_view("features", compute_features(t_env, enriched, spec))
+
+    vector = FeatureVector.of(spec)
+    t_env.create_temporary_function(
+        "SCORE",
+        champion_scorer(
+            pipeline=spec.name,
+            workdir=str(settings.workdir.resolve()),
+            tracking_uri=default_tracking_uri(settings.workdir),
+            feature_version=vector.version,
+            poll_interval_ms=spec.streaming.model_poll_interval,
+            review_band=tuple(spec.decision.review_band) if spec.decision.review_band else None,
+            shadow=spec.streaming.shadow,
+        ),
+    )
+    arguments = ", ".join(quote(n) for n in vector.names)
+    t_env.create_temporary_view(
+        "scored",
+        t_env.sql_query(
+            f"SELECT {quote(spec.event.id)} AS `event_id`, CAST({quote(spec.event.key)} AS STRING) AS `entity_key`, "
+            f"CAST(TO_TIMESTAMP_LTZ({quote(spec.event.time)}, 3) AS TIMESTAMP(3)) AS `event_time`, s.`score`, s.`decision`, s.`model_version`, "
+            f"'{vector.version}' AS `feature_vector_version`, s.`feature_hash`, s.`challenger_score`, "
+            f"s.`challenger_version`, s.`review` "
+            f"FROM (SELECT *, SCORE({arguments}) AS s FROM `features`)"
+        ),
+    )
+    topics = spec.topics
+    t_env.execute_sql(
+        kafka_sink("scored_sink", topics.scored, SCORED_COLUMNS, "scored_event.avsc", "entity_key", kafka)
+    )
+    t_env.execute_sql(
+        kafka_sink("review_sink", topics.review, SCORED_COLUMNS, "scored_event.avsc", "entity_key", kafka)
+    )
+    t_env.execute_sql(
+        kafka_sink("dead_letter_sink", topics.dead_letters, DEAD_LETTER_COLUMNS, "dead_letter.avsc", None, kafka)
+    )
+    scored_columns = ", ".join(c.split()[0] for c in SCORED_COLUMNS)
+    statements = t_env.create_statement_set()
+    statements.add_insert_sql(f"INSERT INTO `scored_sink` SELECT {scored_columns} FROM `scored`")
+    statements.add_insert_sql(f"INSERT INTO `review_sink` SELECT {scored_columns} FROM `scored` WHERE `review`")
+    statements.add_insert_sql(f"INSERT INTO `dead_letter_sink` SELECT * FROM {quote(dead)}")
+    return statements
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pipeline", required=True, type=Path, help="pipeline spec (YAML)")
+    parser.add_argument("--workdir", type=Path, default=Path("data"), help="where the local model registry lives")
+    parser.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the local stack)")
+    parser.add_argument("--registry-url", help="schema registry (Confluent API; default: the local stack)")
+    parser.add_argument("--group-id", help="consumer group and transactional id prefix (default: streamscore-<name>)")
+    parser.add_argument("--bounded", action="store_true", help="stop at the offsets that were latest at start")
+    parser.add_argument("--profile", help="runtime profile from the spec (throughput, latency)")
+    parser.add_argument("--parallelism", type=int, help="override streaming.parallelism")
+    return parser
+
+
+def settings_from(args: argparse.Namespace, spec: PipelineSpec) -> JobSettings:
+    from streamscore.deploy.stack import StackConfig
+
+    stack = StackConfig.from_env()
+    kafka = KafkaSettings(
+        bootstrap=args.bootstrap or stack.bootstrap_servers,
+        registry_url=args.registry_url or stack.registry_url,
+        group_id=args.group_id or f"streamscore-{spec.name}",
+        bounded=args.bounded,
+    )
+    jars = sorted(stack.jar_dir("flink").glob("*.jar"))
+    return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    spec = load_pipeline(args.pipeline)
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    settings = settings_from(args, spec)
+    configure(t_env, spec, settings)
+    result = build_score_job(t_env, spec, settings).execute()
+    client = result.get_job_client()
+    print(f"submitted job {client.get_job_id() if client else '?'}", flush=True)
+    if args.bounded:
+        result.wait()
+
+
+if __name__ == "__main__":
+    main()

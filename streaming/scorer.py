@@ -1,0 +1,176 @@
+"""The scoring function of the stream: a pandas UDF that scores Arrow batches with the registry's champion.
+
+One instance per Python worker: it loads the `champion` bundle once (sha256s verified), scores
+each batch with ONNX Runtime on one thread, and between batches checks every poll interval
+whether `champion` moved. A new bundle is only swapped in after it passes verification, the
+input shape check and a smoke score on rows built from its own baseline; otherwise the running
+model keeps serving and the failure is logged and counted.
+"""
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pyflink.table import DataTypes
+from pyflink.table.udf import FunctionContext, ScalarFunction, udf
+
+from streamscore.scoring.onnx_model import OnnxModel
+from streamscore.shared.bundle import BASELINE_FILE
+from streamscore.shared.errors import StreamscoreError
+from streamscore.shared.hashing import feature_hash
+
+log = logging.getLogger("streamscore.scorer")
+SCORE_BINS = 10
+
+RESULT_TYPE = DataTypes.ROW(
+    [
+        DataTypes.FIELD("score", DataTypes.FLOAT()),
+        DataTypes.FIELD("decision", DataTypes.BOOLEAN()),
+        DataTypes.FIELD("review", DataTypes.BOOLEAN()),
+        DataTypes.FIELD("model_version", DataTypes.STRING()),
+        DataTypes.FIELD("feature_hash", DataTypes.BIGINT()),
+        DataTypes.FIELD("challenger_score", DataTypes.FLOAT()),
+        DataTypes.FIELD("challenger_version", DataTypes.STRING()),
+    ]
+)
+
+
+class LoadedModel:
+    """A verified bundle ready to score: the model, its version, threshold and registry version."""
+
+    def __init__(self, path: Path, registry_version: int, feature_version: str) -> None:
+        self.model, manifest = OnnxModel.from_bundle(path)
+        if manifest["feature_order"]["version"] != feature_version:
+            raise StreamscoreError(
+                f"bundle {manifest['model_version']} was trained on feature version "
+                f"{manifest['feature_order']['version']}, this job computes {feature_version}"
+            )
+        self.version = str(manifest["model_version"])
+        self.threshold = float(manifest["threshold"])
+        self.registry_version = registry_version
+        self._smoke_test(path)
+
+    def _smoke_test(self, path: Path) -> None:
+        """Score rows built from the bundle's own baseline (min, mean, max per feature): finite, in [0, 1]."""
+        import json
+
+        baseline = json.loads((path / BASELINE_FILE).read_text())["features"]
+        stats = list(baseline.values())
+        rows = np.array([[s[k] for s in stats] for k in ("min", "mean", "max")], dtype=np.float32)
+        scores = self.model.score(rows)
+        if scores.shape != (3,) or not np.all(np.isfinite(scores)) or scores.min() < 0 or scores.max() > 1:
+            raise StreamscoreError(f"bundle {self.version} failed its smoke score: {scores.tolist()}")
+
+
+class ChampionScorer(ScalarFunction):
+    """features (FLOAT columns in vector order) -> ROW(score, decision, review, model_version, feature_hash, ...)."""
+
+    def __init__(
+        self,
+        *,
+        pipeline: str,
+        workdir: str,
+        tracking_uri: str | None,
+        feature_version: str,
+        poll_interval_ms: int,
+        review_band: tuple[float, float] | None,
+        shadow: bool,
+    ) -> None:
+        self.pipeline = pipeline
+        self.workdir = workdir
+        self.tracking_uri = tracking_uri
+        self.feature_version = feature_version
+        self.poll_interval_s = poll_interval_ms / 1000
+        self.review_band = review_band
+        self.shadow = shadow
+
+    def open(self, function_context: FunctionContext) -> None:
+        if self.tracking_uri:
+            os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        from streamscore.scoring.registry import CHALLENGER, CHAMPION, ModelRegistry
+
+        self._aliases = (CHAMPION, CHALLENGER)
+        self.registry = ModelRegistry(self.pipeline, Path(self.workdir))
+        self.champion = self._load(CHAMPION)
+        if self.champion is None:
+            raise StreamscoreError(f"no `champion` for {self.pipeline!r}: train and promote a model first")
+        self.challenger = self._load(CHALLENGER) if self.shadow else None
+        self.last_poll = time.monotonic()
+        group = function_context.get_metric_group().add_group("streamscore")
+        self.swaps = group.counter("model_swaps")
+        self.swap_failures = group.counter("model_swap_failures")
+        self.scored = group.counter("scored")
+        self.flagged = group.counter("flagged")
+        self.score_bins = [group.counter(f"score_bin_{i}") for i in range(SCORE_BINS)]
+        group.gauge("model_registry_version", lambda: self.champion.registry_version if self.champion else 0)
+        self.batch_ms = 0
+        group.gauge("scoring_batch_ms", lambda: self.batch_ms)
+
+    def _load(self, alias: str, current: LoadedModel | None = None) -> LoadedModel | None:
+        """The model under `alias`, or `current` if unchanged, absent, or failing verification."""
+        found = self.registry.find(alias)
+        if found is None or (current is not None and found.version == current.registry_version):
+            return current
+        try:
+            loaded = LoadedModel(found.path, found.version, self.feature_version)
+        except (StreamscoreError, OSError, KeyError, ValueError) as exc:
+            log.error("refusing %s v%s of %s, keeping the running model: %s", alias, found.version, self.pipeline, exc)
+            if current is not None:
+                self.swap_failures.inc()
+            return current
+        if current is not None:
+            log.warning("%s of %s: %s -> %s", alias, self.pipeline, current.version, loaded.version)
+            self.swaps.inc()
+        return loaded
+
+    def _poll(self) -> None:
+        now = time.monotonic()
+        if now - self.last_poll < self.poll_interval_s:
+            return
+        self.last_poll = now
+        self.champion = self._load(self._aliases[0], self.champion)
+        if self.shadow:
+            self.challenger = self._load(self._aliases[1], self.challenger)
+
+    def eval(self, *columns: pd.Series) -> pd.DataFrame:
+        began = time.perf_counter()
+        self._poll()
+        champion = self.champion
+        if champion is None:
+            raise StreamscoreError("scoring before open(): no champion loaded")
+        features = np.column_stack([c.to_numpy(dtype=np.float32, na_value=np.nan) for c in columns])
+        scores = champion.model.score(features)
+        n = len(scores)
+        review = np.zeros(n, dtype=bool)
+        if self.review_band is not None:
+            low, high = self.review_band
+            review = (scores >= low) & (scores <= high)
+        result = pd.DataFrame(
+            {
+                "score": scores,
+                "decision": scores >= champion.threshold,
+                "review": review,
+                "model_version": np.full(n, champion.version, dtype=object),
+                "feature_hash": feature_hash(features),
+                "challenger_score": pd.array(
+                    self.challenger.model.score(features) if self.challenger else [None] * n, dtype="Float32"
+                ),
+                "challenger_version": np.full(n, self.challenger.version if self.challenger else None, dtype=object),
+            }
+        )
+        bins = np.bincount(np.minimum((scores * SCORE_BINS).astype(int), SCORE_BINS - 1), minlength=SCORE_BINS)
+        for counter, count in zip(self.score_bins, bins.tolist(), strict=True):
+            counter.inc(count)
+        self.scored.inc(n)
+        self.flagged.inc(int(result["decision"].sum()))
+        self.batch_ms = int((time.perf_counter() - began) * 1000)
+        return result
+
+
+def champion_scorer(**settings: Any) -> Any:
+    """The registered pandas UDF: Flink hands it Arrow batches of the feature columns."""
+    return udf(ChampionScorer(**settings), result_type=RESULT_TYPE, func_type="pandas")

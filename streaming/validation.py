@@ -1,0 +1,93 @@
+"""Validation in SQL: every raw record becomes either a valid event or a dead letter with a reason.
+
+The reasons, checked in this order: `undecodable` (not Confluent Avro, unknown schema id,
+truncated...), `missing_field` (a required field is null), `non_finite` (NaN or infinity),
+`out_of_range` (outside the spec's min/max, or an event time implausibly far from the Kafka
+record timestamp), `late` (behind the watermark: the window operators would silently drop it).
+Exactly one of the two views gets each record, which the tests count.
+"""
+
+from pyflink.table import TableEnvironment
+
+from streamscore.shared.avro import record_fields
+from streamscore.shared.features.sql import TS_COLUMN, quote
+from streamscore.shared.spec import PipelineSpec
+from streamscore.streaming.kafka_tables import decode_call, sql_string
+
+_MAX_EPOCH_MS = 253_402_300_799_999
+
+
+def _checks(spec: PipelineSpec) -> list[tuple[str, str, str]]:
+    """(condition, reason, detail expression) in the order they are applied."""
+    fields = record_fields(spec.event_schema())
+    checks = [("`__error` IS NOT NULL", "undecodable", "`__error`")]
+    for name, rule in spec.event.fields.items():
+        if rule.required:
+            checks.append((f"{quote(name)} IS NULL", "missing_field", sql_string(name)))
+    for name, field in fields.items():
+        if field.kind in ("float", "double"):
+            text = f"CAST({quote(name)} AS STRING)"
+            checks.append((f"{text} IN ('NaN', 'Infinity', '-Infinity')", "non_finite", f"CONCAT('{name}=', {text})"))
+    for name, rule in spec.event.fields.items():
+        bounds = []
+        if rule.min is not None:
+            bounds.append(f"{quote(name)} < {rule.min!r}")
+        if rule.max is not None:
+            bounds.append(f"{quote(name)} > {rule.max!r}")
+        if bounds:
+            detail = f"CONCAT('{name}=', CAST({quote(name)} AS STRING))"
+            checks.append((" OR ".join(bounds), "out_of_range", detail))
+    time, ts = quote(spec.event.time), quote(TS_COLUMN)
+    checks.append(
+        (
+            f"{time} NOT BETWEEN 0 AND {_MAX_EPOCH_MS} OR TO_TIMESTAMP_LTZ({time}, 3) <> {ts}",
+            "out_of_range",
+            f"CONCAT('{spec.event.time}=', CAST({time} AS STRING), ' is more than "
+            f"{spec.event.max_timestamp_skew} ms from the Kafka timestamp')",
+        )
+    )
+    checks.append(
+        (
+            f"CURRENT_WATERMARK({ts}) IS NOT NULL AND {ts} <= CURRENT_WATERMARK({ts})",
+            "late",
+            f"CONCAT('{spec.event.time} behind the watermark ', CAST(CURRENT_WATERMARK({ts}) AS STRING))",
+        )
+    )
+    return checks
+
+
+def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_url: str) -> tuple[str, str]:
+    """Register the valid-events and dead-letters views over the raw `source`; returns their names."""
+    fields = list(record_fields(spec.event_schema()))
+    decoded = f"{source}__decoded"
+    record = ", ".join(f"`__d`.`record`.{quote(f)} AS {quote(f)}" for f in fields)
+    t_env.create_temporary_view(
+        decoded,
+        t_env.sql_query(
+            f"SELECT `key`, `value`, `topic`, `partition`, `offset`, {quote(TS_COLUMN)}, "
+            f"`__d`.`error` AS `__error`, {record} "
+            f"FROM (SELECT *, {decode_call(spec, registry_url)} AS `__d` FROM {quote(source)})"
+        ),
+    )
+    checks = _checks(spec)
+    reason = "CASE " + " ".join(f"WHEN {c} THEN '{r}'" for c, r, _ in checks) + " END"
+    detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in checks) + " END"
+    judged = f"{source}__judged"
+    t_env.create_temporary_view(
+        judged, t_env.sql_query(f"SELECT *, {reason} AS `__reason`, {detail} AS `__detail` FROM {quote(decoded)}")
+    )
+    valid, dead = f"{source}__valid", f"{source}__dead"
+    columns = ", ".join(quote(f) for f in [*fields, TS_COLUMN])
+    t_env.create_temporary_view(
+        valid, t_env.sql_query(f"SELECT {columns} FROM {quote(judged)} WHERE `__reason` IS NULL")
+    )
+    t_env.create_temporary_view(
+        dead,
+        t_env.sql_query(
+            "SELECT `value` AS `original`, `key` AS `original_key`, `__reason` AS `reason`, "
+            "COALESCE(`__detail`, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
+            "`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` "
+            f"FROM {quote(judged)} WHERE `__reason` IS NOT NULL"
+        ),
+    )
+    return valid, dead
