@@ -9,10 +9,18 @@ import requests
 from streamscore.deploy.process import Service, StackError, port_open
 
 
-def _flink_home() -> Path:
+def flink_home() -> Path:
     import pyflink
 
     return Path(pyflink.__file__).parent
+
+
+def _default_java_opts() -> str:
+    """`env.java.opts.all` of the wheel's own config.yaml: the --add-opens Flink needs on JDK 17."""
+    import yaml
+
+    config = yaml.safe_load((flink_home() / "conf" / "config.yaml").read_text())
+    return str(config.get("env", {}).get("java", {}).get("opts", {}).get("all", ""))
 
 
 class _FlinkProcess(Service):
@@ -56,25 +64,41 @@ class _FlinkProcess(Service):
                     f"execution.checkpointing.savepoint-dir: file://{home / 'savepoints'}",
                     f"python.executable: {sys.executable}",
                     f"python.client.executable: {sys.executable}",
+                    # The wheel's JDK 17 module opens, plus the marker that lets `pid()` recognise our JVMs.
+                    f"env.java.opts.all: {_default_java_opts()} -Dstreamscore.home={self.config.home}",
                     "",
                 ]
             )
         )
-        source = _flink_home() / "conf"
+        source = flink_home() / "conf"
         for name in ("log4j.properties", "log4j-console.properties"):
             (conf / name).write_text((source / name).read_text())
+        self._link_lib()
+
+    def _link_lib(self) -> None:
+        """The wheel's lib/ plus opt/flink-python: a cluster must load PyFlink's operators itself."""
+        lib = self.lib_dir
+        lib.mkdir(parents=True, exist_ok=True)
+        wanted = [*(flink_home() / "lib").glob("*.jar"), *(flink_home() / "opt").glob("flink-python-*.jar")]
+        for jar in wanted:
+            link = lib / jar.name
+            if not link.exists():
+                link.symlink_to(jar)
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.config.home / "flink" / "lib"
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
         env["FLINK_LOG_DIR"] = str(self.config.home / "logs")
-        env["FLINK_HOME"] = str(_flink_home())
-        # The marker that lets `pid()` recognise our process in /proc/<pid>/cmdline.
-        env["FLINK_ENV_JAVA_OPTS"] = f"-Dstreamscore.home={self.config.home}"
+        env["FLINK_HOME"] = str(flink_home())
+        env["FLINK_LIB_DIR"] = str(self.lib_dir)
         return env
 
     def command(self) -> list[str]:
-        return ["bash", str(_flink_home() / "bin" / self.script), "start-foreground"]
+        return ["bash", str(flink_home() / "bin" / self.script), "start-foreground"]
 
     def _overview(self) -> dict[str, int] | None:
         try:

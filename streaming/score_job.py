@@ -113,7 +113,8 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
         "scored",
         t_env.sql_query(
             f"SELECT {quote(spec.event.id)} AS `event_id`, CAST({quote(spec.event.key)} AS STRING) AS `entity_key`, "
-            f"CAST(TO_TIMESTAMP_LTZ({quote(spec.event.time)}, 3) AS TIMESTAMP(3)) AS `event_time`, s.`score`, s.`decision`, s.`model_version`, "
+            f"CAST(TO_TIMESTAMP_LTZ({quote(spec.event.time)}, 3) AS TIMESTAMP(3)) AS `event_time`, "
+            "s.`score`, s.`decision`, s.`model_version`, "
             f"'{vector.version}' AS `feature_vector_version`, s.`feature_hash`, s.`challenger_score`, "
             f"s.`challenger_version`, s.`review` "
             f"FROM (SELECT *, SCORE({arguments}) AS s FROM `features`)"

@@ -156,8 +156,9 @@ class ChampionScorer(ScalarFunction):
                 "review": review,
                 "model_version": np.full(n, champion.version, dtype=object),
                 "feature_hash": feature_hash(features),
-                "challenger_score": pd.array(
-                    self.challenger.model.score(features) if self.challenger else [None] * n, dtype="Float32"
+                # NaN reaches Flink as NULL: PyFlink masks pandas nulls when building the Arrow batch.
+                "challenger_score": (
+                    self.challenger.model.score(features) if self.challenger else np.full(n, np.nan, np.float32)
                 ),
                 "challenger_version": np.full(n, self.challenger.version if self.challenger else None, dtype=object),
             }

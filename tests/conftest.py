@@ -116,3 +116,17 @@ def stack() -> Iterator[Any]:
     yield config
     if not already:
         local_stack.down(config)
+
+
+@pytest.fixture(scope="session")
+def flink_stack(stack: Any) -> Iterator[Any]:
+    """The broker and registry plus a real Flink standalone cluster (JobManager and TaskManager)."""
+    from streamscore.deploy import stack as local_stack
+
+    cluster = [s for s in local_stack.services(stack, flink=True) if s.name.startswith("flink")]
+    already = all(s.pid() is not None for s in cluster)
+    local_stack.up(stack, flink=True)
+    yield stack
+    if not already:
+        for service in reversed(cluster):
+            service.stop()

@@ -1,0 +1,64 @@
+"""Submitting the scoring job to a Flink cluster with `flink run`, exactly as an operator would.
+
+The CLI, the demo and the tests all go through here, so what they exercise is the real path: the
+Flink client runs streaming/score_job.py, which builds the job and submits it to the cluster
+named by FLINK_CONF_DIR; TaskManagers start Python workers for the scoring UDF.
+"""
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from streamscore.deploy.flink_cluster import flink_home
+from streamscore.deploy.stack import StackConfig
+from streamscore.shared.errors import StreamscoreError
+
+JOB_FILE = Path(__file__).resolve().parent / "score_job.py"
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str | None
+    output: str
+
+
+def flink_run(
+    stack: StackConfig,
+    pipeline: Path,
+    workdir: Path,
+    *,
+    group_id: str,
+    bounded: bool = False,
+    profile: str | None = None,
+    parallelism: int | None = None,
+    timeout_s: float | None = None,
+) -> Submission:
+    """Run the job on the local cluster: attached until it ends if `bounded`, else detached."""
+    command = [str(flink_home() / "bin" / "flink"), "run"]
+    if not bounded:
+        command.append("--detached")
+    command += ["--python", str(JOB_FILE), "--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
+    command += ["--group-id", group_id, "--bootstrap", stack.bootstrap_servers, "--registry-url", stack.registry_url]
+    if bounded:
+        command.append("--bounded")
+    if profile:
+        command += ["--profile", profile]
+    if parallelism:
+        command += ["--parallelism", str(parallelism)]
+    env = {
+        **os.environ,
+        "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),
+        "FLINK_HOME": str(flink_home()),
+        "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
+        "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
+        "STREAMSCORE_HOME": str(stack.home),
+    }
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False)
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        tail = "\n".join(output.splitlines()[-25:])
+        raise StreamscoreError(f"flink run failed with exit code {result.returncode}:\n{tail}")
+    job_id = next((line.split()[-1] for line in output.splitlines() if line.startswith("submitted job ")), None)
+    return Submission(job_id, output)

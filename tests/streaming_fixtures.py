@@ -1,0 +1,88 @@
+"""A whole scoring run for the streaming tests: train and promote, publish profiles, produce live
+events (some broken), run the job on the Flink cluster until the input ends, read everything back."""
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import yaml
+from batch_fixtures import history, small_spec, write
+
+from streamscore.shared.spec import PipelineSpec, load_pipeline
+
+
+@dataclass
+class ScoringRun:
+    spec: PipelineSpec
+    spec_file: Path
+    workdir: Path
+    live: pa.Table
+    produced: int
+    malformed: dict[str, int]
+    as_of_ms: int
+    scored: list[dict[str, Any]]
+    dead: list[dict[str, Any]]
+    review: list[dict[str, Any]]
+    champion_version: str
+
+    def reasons(self) -> Counter[str]:
+        return Counter(d["reason"] for d in self.dead)
+
+
+def unique_spec(base: PipelineSpec, folder: Path) -> tuple[PipelineSpec, Path]:
+    """`base` with topics of its own, written to a YAML file (the job loads the spec from a file)."""
+    suffix = uuid.uuid4().hex[:8]
+    topics = {k: f"{v}.{suffix}" for k, v in base.topics.model_dump().items() if k != "partitions"}
+    body = base.model_dump(mode="json", by_alias=True)
+    body["topics"] = {**body["topics"], **topics}
+    body["event"]["schema"] = str(base.schema_path)
+    body.pop("base_dir")
+    path = folder / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return load_pipeline(path), path
+
+
+def read_topic(stack: Any, topic: str) -> list[dict[str, Any]]:
+    from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode
+
+    registry = RegistryClient(stack.registry_url)
+    return [decode(registry, m.value) for m in consume_all(stack.bootstrap_servers, topic, timeout_ms=3_000)]
+
+
+def scoring_run(spark: Any, stack: Any, payments_spec: PipelineSpec, folder: Path, live_events: int) -> ScoringRun:
+    from streamscore.batch.profiles import build_profiles
+    from streamscore.batch.promote import promote
+    from streamscore.batch.train import build_model
+    from streamscore.deploy.cli import produce_events
+    from streamscore.scoring.registry import CHAMPION, ModelRegistry
+    from streamscore.streaming.submit import flink_run
+
+    spec, spec_file = unique_spec(small_spec(payments_spec), folder)
+    workdir = folder / "work"
+    history_dir = write(history(spec, events=30_000, days=10.0), folder / "history")
+    build_model(spark, spec, history_dir, workdir, progress=lambda _: None)
+    promote(spec, workdir)
+    profiles = build_profiles(spark, spec, history_dir, workdir, kafka=(stack.bootstrap_servers, stack.registry_url))
+    from streamscore.shared.synthetic import generator_for
+
+    generator, config = generator_for(spec, events=live_events, seed=11, start_ms=profiles.as_of_ms, days=0.5)
+    live = generator(config)
+    report = produce_events(spec, live, malformed_rate=0.02, seed=11)
+    flink_run(stack, spec_file, workdir, group_id=f"test-{uuid.uuid4().hex[:8]}", bounded=True, timeout_s=600)
+    champion = ModelRegistry(spec.name, workdir).get(CHAMPION).manifest()["model_version"]
+    return ScoringRun(
+        spec=spec,
+        spec_file=spec_file,
+        workdir=workdir,
+        live=live,
+        produced=report.total,
+        malformed=dict(report.malformed),
+        as_of_ms=profiles.as_of_ms,
+        scored=read_topic(stack, spec.topics.scored),
+        dead=read_topic(stack, spec.topics.dead_letters),
+        review=read_topic(stack, spec.topics.review),
+        champion_version=champion,
+    )
