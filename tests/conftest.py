@@ -130,3 +130,11 @@ def flink_stack(stack: Any) -> Iterator[Any]:
     if not already:
         for service in reversed(cluster):
             service.stop()
+
+
+@pytest.fixture(scope="session")
+def scoring(spark: Any, flink_stack: Any, payments_spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One whole scoring run on the Flink cluster, shared by the streaming and parity tests."""
+    from streaming_fixtures import scoring_run
+
+    return scoring_run(spark, flink_stack, payments_spec, tmp_path_factory.mktemp("scoring"), live_events=4_000)

@@ -1,18 +1,14 @@
 """The scoring job on a real Flink cluster: every input record is scored or dead-lettered, exactly once."""
 
-from typing import Any
-
 import pytest
-from streaming_fixtures import ScoringRun, scoring_run
-
-from streamscore.shared.spec import PipelineSpec
+from streaming_fixtures import ScoringRun
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture(scope="module")
-def run(spark: Any, flink_stack: Any, payments_spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return scoring_run(spark, flink_stack, payments_spec, tmp_path_factory.mktemp("scoring"), live_events=4_000)
+@pytest.fixture
+def run(scoring: ScoringRun) -> ScoringRun:
+    return scoring
 
 
 def test_every_record_is_scored_or_dead_lettered_once(run: ScoringRun) -> None:
