@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from streamscore.deploy import cli_batch
+from streamscore.deploy import cli_batch, cli_stream
 from streamscore.deploy import stack as local_stack
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, load_pipeline
@@ -29,6 +29,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker, schema registry and Flink cluster.")
 app.add_typer(stack_app, name="stack")
 cli_batch.register(app)
+cli_stream.register(app)
 console = Console()
 errors = Console(stderr=True)
 

@@ -338,8 +338,9 @@ class PipelineSpec(_Strict):
         return load_avro_schema(self.schema_path)
 
     def spec_hash(self) -> str:
-        """Content hash of the spec (without its location), recorded in every model and snapshot."""
+        """Content hash of the spec and its event schema (not their location), recorded in every model and snapshot."""
         body = self.model_dump(mode="json", exclude={"base_dir"}, by_alias=True)
+        body["event"]["schema"] = self.event_schema()  # the schema's content, wherever its file lives
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -409,3 +410,19 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
     if problems:
         raise SpecError(str(path), problems)
     return spec
+
+
+def with_topic_suffix(spec: PipelineSpec, suffix: str) -> PipelineSpec:
+    """The same pipeline on topics of its own (`<topic>.<suffix>`): for demos and tests that must not
+    read what earlier runs left on the shared topics."""
+    topics = {k: f"{v}.{suffix}" for k, v in spec.topics.model_dump().items() if k != "partitions"}
+    return spec.model_copy(update={"topics": spec.topics.model_copy(update=topics)})
+
+
+def dump_pipeline(spec: PipelineSpec, path: Path) -> Path:
+    """Write `spec` as YAML that `load_pipeline` reads back to an equal spec (schema path made absolute)."""
+    body = spec.model_dump(mode="json", by_alias=True, exclude={"base_dir"})
+    body["event"]["schema"] = str(spec.schema_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import yaml
 from batch_fixtures import history, small_spec, write
 
-from streamscore.shared.spec import PipelineSpec, load_pipeline
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 
 
 @dataclass
@@ -33,15 +32,8 @@ class ScoringRun:
 
 
 def unique_spec(base: PipelineSpec, folder: Path) -> tuple[PipelineSpec, Path]:
-    """`base` with topics of its own, written to a YAML file (the job loads the spec from a file)."""
-    suffix = uuid.uuid4().hex[:8]
-    topics = {k: f"{v}.{suffix}" for k, v in base.topics.model_dump().items() if k != "partitions"}
-    body = base.model_dump(mode="json", by_alias=True)
-    body["topics"] = {**body["topics"], **topics}
-    body["event"]["schema"] = str(base.schema_path)
-    body.pop("base_dir")
-    path = folder / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    """`base` on topics of its own, written to a YAML file (the job loads the spec from a file)."""
+    path = dump_pipeline(with_topic_suffix(base, uuid.uuid4().hex[:8]), folder / "pipeline.yaml")
     return load_pipeline(path), path
 
 

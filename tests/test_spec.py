@@ -84,3 +84,12 @@ def test_feature_vector_version_changes_with_any_definition(tmp_path: Path, paym
     changed = load_pipeline(write_spec(tmp_path, lambda r: r["features"][5].update(window="2h")))
     assert FeatureVector.of(changed).version != FeatureVector.of(payments_spec).version
     assert FeatureVector.of(payments_spec).describe()["dtype"] == "float32"
+
+
+def test_a_dumped_spec_loads_back_equal_with_its_own_topics(payments_spec: Any, tmp_path: Any) -> None:
+    from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suffix
+
+    moved = with_topic_suffix(payments_spec, "run1")
+    again = load_pipeline(dump_pipeline(moved, tmp_path / "p.yaml"))
+    assert again.topics.events == "payments.events.run1" and again.topics.partitions == payments_spec.topics.partitions
+    assert again.spec_hash() == moved.spec_hash()

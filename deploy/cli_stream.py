@@ -1,0 +1,40 @@
+"""The streaming side of the `streamscore` command: submit the scoring job to the Flink cluster."""
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from streamscore.shared.spec import load_pipeline
+
+console = Console()
+
+
+def score(
+    pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline spec (YAML).")],
+    workdir: Annotated[Path, typer.Option(help="Where the local model registry lives.")] = Path("data"),
+    bounded: Annotated[bool, typer.Option(help="Stop at the end of what is on the topic now, and wait.")] = False,
+    group_id: Annotated[str | None, typer.Option(help="Consumer group (default streamscore-<pipeline>).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Runtime profile: throughput or latency.")] = None,
+    parallelism: Annotated[int | None, typer.Option(min=1, help="Override streaming.parallelism.")] = None,
+) -> None:
+    """Run streaming/score_job.py on the local Flink cluster (`flink run`), detached unless --bounded."""
+    from streamscore.deploy.stack import StackConfig, up
+    from streamscore.streaming.submit import flink_run
+
+    spec = load_pipeline(pipeline)
+    config = StackConfig.from_env()
+    with console.status("starting the stack and submitting the job"):
+        up(config, flink=True)
+        group = group_id or (f"streamscore-{spec.name}" if not bounded else f"bounded-{uuid.uuid4().hex[:8]}")
+        submission = flink_run(
+            config, pipeline, workdir, group_id=group, bounded=bounded, profile=profile, parallelism=parallelism
+        )
+    state = "finished" if bounded else "running"
+    console.print(f"job {submission.job_id} {state}; Flink UI {config.flink_rest_url}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(score)
