@@ -1,0 +1,86 @@
+"""Model updates without a restart: the running job picks up a new champion within the poll interval,
+and refuses a champion whose bundle fails verification while the previous model keeps serving."""
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from batch_fixtures import small_spec
+from streaming_fixtures import ScoringRun, read_topic
+
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
+
+pytestmark = pytest.mark.stack
+
+
+def _wait_for(stack: Any, topic: str, count: int, timeout_s: float = 120.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = read_topic(stack, topic)
+        if len(records) >= count or time.monotonic() > deadline:
+            return records
+        time.sleep(2)
+
+
+def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
+    spark: Any, flink_stack: Any, scoring: ScoringRun, payments_spec: PipelineSpec, tmp_path: Path
+) -> None:
+    from streamscore.batch.promote import promote
+    from streamscore.batch.train import build_model
+    from streamscore.deploy.cli import produce_events
+    from streamscore.scoring.registry import CHAMPION, ModelRegistry
+    from streamscore.streaming.submit import flink_run
+
+    fast = scoring.spec.streaming.model_copy(update={"model_poll_interval": 1_000, "checkpoint_interval": 2_000})
+    spec = with_topic_suffix(scoring.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
+    spec_file = dump_pipeline(spec, tmp_path / "pipeline.yaml")
+    spec = load_pipeline(spec_file)
+    registry = ModelRegistry(spec.name, scoring.workdir)
+    original = registry.get(CHAMPION).version
+    first = registry.get(CHAMPION).manifest()["model_version"]
+    live = scoring.live.sort_by("event_time")
+    chunks = [live.slice(i * 1_000, 1_000) for i in range(4)]
+
+    job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=f"swap-{uuid.uuid4().hex[:8]}", bounded=False)
+    try:
+        produce_events(spec, chunks[0], malformed_rate=0.0, seed=1)
+        before = _wait_for(flink_stack, spec.topics.scored, 900)
+        assert {s["model_version"] for s in before} == {first}
+
+        other = small_spec(payments_spec, seed=7, params={"n_estimators": 30, "max_depth": 3, "learning_rate": 0.3})
+        build_model(
+            spark,
+            other.model_copy(update={"topics": spec.topics}),
+            scoring.spec_file.parent / "history",
+            scoring.workdir,
+            progress=lambda _: None,
+        )
+        assert promote(spec, scoring.workdir, force=True, reason="swap test").promoted
+        second = registry.get(CHAMPION).manifest()["model_version"]
+        time.sleep(3)  # > poll interval
+        produce_events(spec, chunks[1], malformed_rate=0.0, seed=2)
+        produce_events(spec, chunks[2], malformed_rate=0.0, seed=3)
+        after = _wait_for(flink_stack, spec.topics.scored, 2_900)
+        assert second != first and second in {s["model_version"] for s in after}
+
+        # Point champion back at the first bundle after breaking it: the job must refuse it and keep `second`.
+        old = registry.get("1")
+        baseline = old.path / "baseline.json"
+        intact = baseline.read_bytes()
+        baseline.write_bytes(intact + b" ")
+        try:
+            registry.set_alias(CHAMPION, old.version)
+            time.sleep(3)
+            produce_events(spec, chunks[3], malformed_rate=0.0, seed=4)
+            final = _wait_for(flink_stack, spec.topics.scored, 3_900)
+        finally:
+            baseline.write_bytes(intact)
+        ids = set(chunks[3]["event_id"].to_pylist())
+        last = [s for s in final if s["event_id"] in ids]
+        assert last and {s["model_version"] for s in last} == {second}
+    finally:
+        requests.patch(f"{flink_stack.flink_rest_url}/jobs/{job.job_id}?mode=cancel", timeout=10)
+        registry.set_alias(CHAMPION, original)
