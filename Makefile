@@ -4,7 +4,7 @@ VENV := .venv
 JARS := .stack/jars
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint stack-down clean
+.PHONY: setup demo test test-resilience lint stack-down clean
 
 $(BIN)/.installed: pyproject.toml deploy/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: setup
 
 test: setup lint
 	$(BIN)/pytest
+
+test-resilience: setup
+	$(BIN)/pytest -s tests/resilience --override-ini addopts="--import-mode=importlib -ra"
 
 stack-down:
 	$(BIN)/streamscore stack down

@@ -47,7 +47,7 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
     job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=f"swap-{uuid.uuid4().hex[:8]}", bounded=False)
     try:
         produce_events(spec, chunks[0], malformed_rate=0.0, seed=1)
-        before = _wait_for(flink_stack, spec.topics.scored, 900)
+        before = _wait_for(flink_stack, spec.topics.scored, 980)
         assert {s["model_version"] for s in before} == {first}
 
         other = small_spec(payments_spec, seed=7, params={"n_estimators": 30, "max_depth": 3, "learning_rate": 0.3})
@@ -63,7 +63,7 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
         time.sleep(3)  # > poll interval
         produce_events(spec, chunks[1], malformed_rate=0.0, seed=2)
         produce_events(spec, chunks[2], malformed_rate=0.0, seed=3)
-        after = _wait_for(flink_stack, spec.topics.scored, 2_900)
+        after = _wait_for(flink_stack, spec.topics.scored, 2_980)
         assert second != first and second in {s["model_version"] for s in after}
 
         # Point champion back at the first bundle after breaking it: the job must refuse it and keep `second`.
@@ -75,7 +75,7 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
             registry.set_alias(CHAMPION, old.version)
             time.sleep(3)
             produce_events(spec, chunks[3], malformed_rate=0.0, seed=4)
-            final = _wait_for(flink_stack, spec.topics.scored, 3_900)
+            final = _wait_for(flink_stack, spec.topics.scored, 3_980)
         finally:
             baseline.write_bytes(intact)
         ids = set(chunks[3]["event_id"].to_pylist())
