@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from streamscore.batch.features import profiles_as_of, with_time_columns
+from streamscore.batch.job_args import job_parser
 from streamscore.batch.training_set import history_files
 from streamscore.shared.avro import profile_schema
 from streamscore.shared.errors import StreamscoreError
@@ -93,10 +94,7 @@ def build_profiles(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pipeline", required=True, type=Path, help="pipeline spec (YAML)")
-    parser.add_argument("--history", required=True, type=Path, help="event history: Parquet file or folder")
-    parser.add_argument("--workdir", type=Path, default=Path("data"), help="where profile Parquet goes")
+    parser = job_parser(__doc__)
     parser.add_argument("--as-of-ms", type=int, help="a multiple of profiles.refresh; default: after the last event")
     parser.add_argument("--publish", action="store_true", help="also write to the profiles topic")
     return parser

@@ -8,7 +8,6 @@ export and parity gate on the whole test set -> bundle -> MLflow registry as `ch
 A failed data check or parity gate stops the job before anything is registered.
 """
 
-import argparse
 import hashlib
 import itertools
 import json
@@ -27,6 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from streamscore.batch.baseline_rules import RuleBaseline
 from streamscore.batch.estimators import SCORE_COLUMN, FittedModel, fit
 from streamscore.batch.evaluation import cost_optimal_threshold, evaluate
+from streamscore.batch.job_args import job_parser
 from streamscore.batch.lineage import environment
 from streamscore.batch.parity import parity_gate
 from streamscore.batch.split import TimeSplit
@@ -225,19 +225,11 @@ def build_model(
     return train_model(spark, spec, snapshot, workdir, workers, progress)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pipeline", required=True, type=Path, help="pipeline spec (YAML)")
-    parser.add_argument("--history", required=True, type=Path, help="labelled history: Parquet file or folder")
-    parser.add_argument("--workdir", type=Path, default=Path("data"), help="snapshots, bundles and the registry")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> None:
     from streamscore.batch.report import print_training_summary
     from streamscore.batch.session import local_session
 
-    args = build_parser().parse_args(argv)
+    args = job_parser(__doc__).parse_args(argv)
     spec = load_pipeline(args.pipeline)
     spark = local_session("streamscore-train")
     result = build_model(spark, spec, args.history, args.workdir)

@@ -7,7 +7,6 @@ so the same inputs always map to the same directory and are computed once (featu
 any change of data or definitions makes a new snapshot and leaves the old one intact.
 """
 
-import argparse
 import hashlib
 import json
 import shutil
@@ -20,8 +19,9 @@ from typing import Any
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from streamscore.batch.checks import CheckResult, DataCheckError, check_events
+from streamscore.batch.checks import DataCheckError, check_events
 from streamscore.batch.features import training_features
+from streamscore.batch.job_args import job_parser
 from streamscore.shared.bundle import sha256_file
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.features.vector import FeatureVector
@@ -126,22 +126,10 @@ def build_training_set(spark: SparkSession, spec: PipelineSpec, history: Path, w
     return Snapshot.load(target, reused=False)
 
 
-def check_report(results: list[CheckResult]) -> list[tuple[str, str, str]]:
-    return [(r.name, "pass" if r.passed else "FAIL", r.detail) for r in results]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pipeline", required=True, type=Path, help="pipeline spec (YAML)")
-    parser.add_argument("--history", required=True, type=Path, help="labelled history: Parquet file or folder")
-    parser.add_argument("--workdir", type=Path, default=Path("data"), help="where snapshots live")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> None:
     from streamscore.batch.session import local_session
 
-    args = build_parser().parse_args(argv)
+    args = job_parser(__doc__).parse_args(argv)
     spec = load_pipeline(args.pipeline)
     snapshot = build_training_set(local_session("streamscore-training-set"), spec, args.history, args.workdir)
     state = "reused" if snapshot.reused else "built"
