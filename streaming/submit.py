@@ -34,15 +34,11 @@ def flink_run(
     profile: str | None = None,
     parallelism: int | None = None,
     timeout_s: float | None = None,
-    savepoint: str | None = None,
 ) -> Submission:
-    """Run the job on the local cluster: attached until it ends if `bounded`, else detached; from a
-    savepoint (its state and source offsets) if given."""
+    """Run the job on the local cluster: attached until it ends if `bounded`, else detached."""
     command = [str(flink_home() / "bin" / "flink"), "run"]
     if not bounded:
         command.append("--detached")
-    if savepoint:
-        command += ["--fromSavepoint", savepoint]
     command += ["--python", str(JOB_FILE), "--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
     command += ["--group-id", group_id, "--bootstrap", stack.bootstrap_servers, "--registry-url", stack.registry_url]
     if bounded:
