@@ -95,6 +95,8 @@ def test_a_taskmanager_crash_loses_and_duplicates_nothing(
         from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode
 
         registry, seen = RegistryClient(flink_stack.registry_url), set(ids)
+        uncommitted = consume_all(flink_stack.bootstrap_servers, spec.topics.scored, 3_000, read_committed=False)
+        print("read_uncommitted sees", len(uncommitted), "scored records;", len(scored), "committed")
         dead_at = {(d["source_partition"], d["source_offset"]) for d in dead}
         for m in consume_all(flink_stack.bootstrap_servers, spec.topics.events, timeout_ms=3_000):
             if (m.partition, m.offset) not in dead_at:
