@@ -18,7 +18,7 @@ from streamscore.streaming.tables import ddl, sql_string
 DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
 DECODE_CLASS = "io.streamscore.flink.DecodeConfluentAvro"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
-_MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; TO_TIMESTAMP_LTZ must not overflow
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def event_source(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
     event_time = f"{decode_call(spec, kafka.registry_url)}.`record`.{quote(spec.event.time)}"
     skew = interval(spec.event.max_timestamp_skew)
     rowtime = (
-        f"CASE WHEN {event_time} BETWEEN 0 AND {_MAX_EPOCH_MS} "  # TO_TIMESTAMP_LTZ must not overflow
+        f"CASE WHEN {event_time} BETWEEN 0 AND {MAX_EPOCH_MS} "  # TO_TIMESTAMP_LTZ must not overflow
         f"AND TO_TIMESTAMP_LTZ({event_time}, 3) BETWEEN `kafka_ts` - {skew} AND `kafka_ts` + {skew} "
         f"THEN TO_TIMESTAMP_LTZ({event_time}, 3) ELSE `kafka_ts` END"
     )

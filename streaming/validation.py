@@ -12,9 +12,8 @@ from pyflink.table import TableEnvironment
 from streamscore.shared.avro import record_fields
 from streamscore.shared.features.sql import TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.kafka_tables import decode_call, sql_string
-
-_MAX_EPOCH_MS = 253_402_300_799_999
+from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
+from streamscore.streaming.tables import sql_string
 
 
 def _checks(spec: PipelineSpec) -> list[tuple[str, str, str]]:
@@ -40,7 +39,7 @@ def _checks(spec: PipelineSpec) -> list[tuple[str, str, str]]:
     time, ts = quote(spec.event.time), quote(TS_COLUMN)
     checks.append(
         (
-            f"{time} NOT BETWEEN 0 AND {_MAX_EPOCH_MS} OR TO_TIMESTAMP_LTZ({time}, 3) <> {ts}",
+            f"{time} NOT BETWEEN 0 AND {MAX_EPOCH_MS} OR TO_TIMESTAMP_LTZ({time}, 3) <> {ts}",
             "out_of_range",
             f"CONCAT('{spec.event.time}=', CAST({time} AS STRING), ' is more than "
             f"{spec.event.max_timestamp_skew} ms from the Kafka timestamp')",
