@@ -9,13 +9,12 @@ check that every record is accounted for. Each run uses topics of its own.
 
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from streamscore.deploy import stack as local_stack
-from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode
+from streamscore.deploy.kafka_io import RegistryClient, read_decoded
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 from streamscore.shared.synthetic import generator_for
@@ -88,10 +87,10 @@ def _train(spec: PipelineSpec, history: Path, workdir: Path, config: local_stack
 def _account(spec: PipelineSpec, config: local_stack.StackConfig, produced: int, console: Console) -> None:
     registry = RegistryClient(config.registry_url)
 
-    def read(topic: str) -> list[dict[str, Any]]:
-        return [decode(registry, m.value) for m in consume_all(config.bootstrap_servers, topic, timeout_ms=3_000)]
-
-    scored, dead, review = read(spec.topics.scored), read(spec.topics.dead_letters), read(spec.topics.review)
+    scored, dead, review = (
+        read_decoded(config.bootstrap_servers, registry, topic)
+        for topic in (spec.topics.scored, spec.topics.dead_letters, spec.topics.review)
+    )
     sample = Table("event_id", "entity", "score", "decision", "model_version", "feature_hash", title="scored (first 5)")
     for s in scored[:5]:
         sample.add_row(

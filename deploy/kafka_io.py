@@ -262,3 +262,8 @@ def consume_all(bootstrap: str, topic: str, timeout_ms: int = 5_000, read_commit
         return list(consumer)
     finally:
         consumer.close()
+
+
+def read_decoded(bootstrap: str, registry: RegistryClient, topic: str, timeout_ms: int = 3_000) -> list[dict[str, Any]]:
+    """Every committed record of `topic`, decoded through the registry (topics the job writes)."""
+    return [decode(registry, m.value) for m in consume_all(bootstrap, topic, timeout_ms=timeout_ms)]

@@ -9,7 +9,7 @@ thread per slot) -> scored, review and dead-letter topics through transactional 
 """
 
 import argparse
-import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,15 +61,9 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
         "python.fn-execution.arrow.batch.size": str(runtime.arrow_batch_size),
         "python.fn-execution.bundle.size": str(runtime.bundle_size),
         "python.fn-execution.bundle.time": str(runtime.bundle_time),
-        "python.executable": os.environ.get("PYFLINK_PYTHON", _python()),
+        "python.executable": sys.executable,  # the TaskManagers' Python workers run this environment
     }.items():
         config.set(key, value)
-
-
-def _python() -> str:
-    import sys
-
-    return sys.executable
 
 
 def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> StatementSet:

@@ -7,6 +7,7 @@ input shape check and a smoke score on rows built from its own baseline; otherwi
 model keeps serving and the failure is logged and counted.
 """
 
+import json
 import logging
 import os
 import time
@@ -56,8 +57,6 @@ class LoadedModel:
 
     def _smoke_test(self, path: Path) -> None:
         """Score rows built from the bundle's own baseline (min, mean, max per feature): finite, in [0, 1]."""
-        import json
-
         baseline = json.loads((path / BASELINE_FILE).read_text())["features"]
         stats = list(baseline.values())
         rows = np.array([[s[k] for s in stats] for k in ("min", "mean", "max")], dtype=np.float32)

@@ -38,10 +38,9 @@ def unique_spec(base: PipelineSpec, folder: Path) -> tuple[PipelineSpec, Path]:
 
 
 def read_topic(stack: Any, topic: str) -> list[dict[str, Any]]:
-    from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode
+    from streamscore.deploy.kafka_io import RegistryClient, read_decoded
 
-    registry = RegistryClient(stack.registry_url)
-    return [decode(registry, m.value) for m in consume_all(stack.bootstrap_servers, topic, timeout_ms=3_000)]
+    return read_decoded(stack.bootstrap_servers, RegistryClient(stack.registry_url), topic)
 
 
 def scoring_run(spark: Any, stack: Any, payments_spec: PipelineSpec, folder: Path, live_events: int) -> ScoringRun:
