@@ -5,6 +5,7 @@ is wrong and how to fix it, and exit 1; only a bug shows a traceback.
 """
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -50,9 +51,14 @@ def _parse_time(text: str) -> int:
 def stack_up(
     flink: Annotated[bool, typer.Option(help="Also start a Flink standalone cluster.")] = False,
     spark: Annotated[bool, typer.Option(help="Also start a Spark standalone master and worker.")] = False,
+    pipeline: Annotated[
+        Path | None, typer.Option("--pipeline", "-p", help="Spec whose streaming.prometheus_port Flink reports on.")
+    ] = None,
 ) -> None:
     """Start the broker and registry (and Flink, Spark); harmless when they already run."""
     config = local_stack.StackConfig.from_env()
+    if pipeline is not None:
+        config = replace(config, flink_prometheus_port=load_pipeline(pipeline).streaming.prometheus_port)
     with console.status("starting") as status:
         local_stack.up(config, flink, on_start=lambda s: status.update(f"starting {s.name} ({s.address})"), spark=spark)
     stack_status()

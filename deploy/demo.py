@@ -8,6 +8,7 @@ check that every record is accounted for. Each run uses topics of its own.
 """
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -28,7 +29,7 @@ def run_demo(spec: PipelineSpec, console: Console, history_events: int, live_eve
     spec_file = dump_pipeline(with_topic_suffix(spec, run), workdir / spec.name / "runs" / run / "pipeline.yaml")
     spec = load_pipeline(spec_file)
     generator, history_config = generator_for(spec, events=history_events, seed=1, start_ms=DEMO_START_MS, days=30)
-    config = local_stack.StackConfig.from_env()
+    config = replace(local_stack.StackConfig.from_env(), flink_prometheus_port=spec.streaming.prometheus_port)
     with console.status("starting the local stack (Kafka, registry, Flink)"):
         local_stack.up(config, flink=True)
     console.print(

@@ -8,6 +8,8 @@ import requests
 
 from streamscore.deploy.process import Service, StackError, port_open
 
+PROMETHEUS_PORTS = 10  # the JobManager and up to nine TaskManagers on one host
+
 
 def flink_home() -> Path:
     import pyflink
@@ -66,6 +68,7 @@ class _FlinkProcess(Service):
                     f"python.client.executable: {sys.executable}",
                     # The wheel's JDK 17 module opens, plus the marker that lets `pid()` recognise our JVMs.
                     f"env.java.opts.all: {_default_java_opts()} -Dstreamscore.home={self.config.home}",
+                    *self._prometheus(),
                     "",
                 ]
             )
@@ -74,6 +77,24 @@ class _FlinkProcess(Service):
         for name in ("log4j.properties", "log4j-console.properties"):
             (conf / name).write_text((source / name).read_text())
         self._link_lib()
+
+    def _prometheus(self) -> list[str]:
+        """Flink's Prometheus reporter, one port per process from the range (JobManager, TaskManagers).
+
+        Flink's reporter has no bind-address option and listens on every interface, which is why
+        the local stack leaves it off unless asked for."""
+        port = self.config.flink_prometheus_port
+        if port is None:
+            return []
+        plugin = self.config.home / "flink" / "plugins" / "prometheus"
+        plugin.mkdir(parents=True, exist_ok=True)
+        for jar in self.config.jar_dir("flink-metrics").glob("flink-metrics-prometheus-*.jar"):
+            if not (plugin / jar.name).exists():
+                (plugin / jar.name).symlink_to(jar)
+        return [
+            "metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+            f"metrics.reporter.prom.port: {port}-{port + PROMETHEUS_PORTS - 1}",
+        ]
 
     def _link_lib(self) -> None:
         """The wheel's lib/ plus opt/flink-python: a cluster must load PyFlink's operators itself."""
@@ -95,6 +116,7 @@ class _FlinkProcess(Service):
         env["FLINK_LOG_DIR"] = str(self.config.home / "logs")
         env["FLINK_HOME"] = str(flink_home())
         env["FLINK_LIB_DIR"] = str(self.lib_dir)
+        env["FLINK_PLUGINS_DIR"] = str(self.config.home / "flink" / "plugins")
         return env
 
     def command(self) -> list[str]:

@@ -34,6 +34,9 @@ class StackConfig:
     flink_slots: int = 2
     spark_port: int = 17077
     spark_ui_port: int = 18090
+    flink_prometheus_port: int | None = None
+    """First port of the Flink processes' Prometheus endpoints (off when None); the spec's
+    `streaming.prometheus_port` switches it on."""
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -47,6 +50,7 @@ class StackConfig:
                 ("flink_rest_port", "STREAMSCORE_FLINK_PORT"),
                 ("spark_port", "STREAMSCORE_SPARK_PORT"),
                 ("spark_ui_port", "STREAMSCORE_SPARK_UI_PORT"),
+                ("flink_prometheus_port", "STREAMSCORE_FLINK_PROMETHEUS_PORT"),
             )
             if var in os.environ
         }

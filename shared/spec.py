@@ -260,8 +260,14 @@ class StreamingConfig(_Strict):
     checkpoint_interval: DurationMs = 10_000
     state_ttl: DurationMs = 2 * 86_400_000
     model_poll_interval: DurationMs = 30_000
-    idle_timeout: DurationMs = 10_000
-    """A partition (or the profiles topic) silent this long stops holding the watermark back."""
+    idle_timeout: DurationMs = 60_000
+    """An events partition silent this long stops holding the watermark back. Shorter is not safer:
+    a partition that wakes up with events older than the other partitions' watermark dead-letters
+    them as `late`, and Flink 2.2 drops the final watermark of a source that is idle when the job
+    is stopped with --drain (FLINK-40499), so events still in event-time state are not scored."""
+    profiles_idle_timeout: DurationMs = 10_000
+    """The profiles topic changes once per refresh and must not hold event time back between
+    publications; the delay gives the first read of the topic time to finish."""
     shadow: bool = False
     prometheus_port: int | None = Field(default=None, ge=1024, le=65535)
 

@@ -16,7 +16,11 @@ from streamscore.shared.spec import PipelineSpec, ProfileFeature
 from streamscore.streaming.tables import ddl, sql_string
 
 DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
-DECODE_CLASS = "io.streamscore.flink.DecodeConfluentAvro"
+COUNT_DEAD_LETTER_FUNCTION = "COUNT_DEAD_LETTER"
+JAVA_FUNCTIONS = {  # SQL name -> class in deploy/jvm/flink-udf
+    DECODE_FUNCTION: "io.streamscore.flink.DecodeConfluentAvro",
+    COUNT_DEAD_LETTER_FUNCTION: "io.streamscore.flink.CountDeadLetter",
+}
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; TO_TIMESTAMP_LTZ must not overflow
 
@@ -91,6 +95,7 @@ def event_source(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
         "value.format": "raw",
         "value.fields-include": "EXCEPT_KEY",
         "properties.isolation.level": "read_committed",
+        "scan.watermark.idle-timeout": f"{spec.streaming.idle_timeout} ms",
     }
     return ddl(name, columns, options)
 
@@ -119,6 +124,7 @@ def profile_table(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
         "value.avro-confluent.url": kafka.registry_url,
         "value.avro-confluent.schema": json.dumps(profile_schema(spec.name, spec.event.key, names)),
         "value.fields-include": "ALL",
+        "scan.watermark.idle-timeout": f"{spec.streaming.profiles_idle_timeout} ms",
     }
     if kafka.bounded:
         options["scan.bounded.mode"] = "latest-offset"

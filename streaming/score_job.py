@@ -22,8 +22,7 @@ from streamscore.shared.spec import PipelineSpec, ProfileFeature, load_pipeline
 from streamscore.streaming.features import compute_features
 from streamscore.streaming.kafka_tables import (
     DEAD_LETTER_COLUMNS,
-    DECODE_CLASS,
-    DECODE_FUNCTION,
+    JAVA_FUNCTIONS,
     SCORED_COLUMNS,
     KafkaSettings,
     event_source,
@@ -57,7 +56,6 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
         "execution.checkpointing.mode": "EXACTLY_ONCE",
         "state.backend.type": "rocksdb",
         "table.exec.state.ttl": f"{streaming.state_ttl} ms",
-        "table.exec.source.idle-timeout": f"{streaming.idle_timeout} ms",
         "python.fn-execution.arrow.batch.size": str(runtime.arrow_batch_size),
         "python.fn-execution.bundle.size": str(runtime.bundle_size),
         "python.fn-execution.bundle.time": str(runtime.bundle_time),
@@ -69,7 +67,8 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
 def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> StatementSet:
     """Register every table and view and return the statement set of the three inserts."""
     kafka = settings.kafka
-    t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {DECODE_FUNCTION} AS '{DECODE_CLASS}' LANGUAGE JAVA")
+    for function, java_class in JAVA_FUNCTIONS.items():
+        t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {function} AS '{java_class}' LANGUAGE JAVA")
     t_env.execute_sql(event_source("events_raw", spec, kafka))
     valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
 

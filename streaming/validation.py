@@ -4,7 +4,8 @@ The reasons, checked in this order: `undecodable` (not Confluent Avro, unknown s
 truncated...), `missing_field` (a required field is null), `non_finite` (NaN or infinity),
 `out_of_range` (outside the spec's min/max, or an event time implausibly far from the Kafka
 record timestamp), `late` (behind the watermark: the window operators would silently drop it).
-Exactly one of the two views gets each record, which the tests count.
+Exactly one of the two views gets each record, which the tests count; dead letters are also
+counted by reason in the metric `streamscore.dead_letters.<reason>.count` (deploy/jvm/flink-udf).
 """
 
 from pyflink.table import TableEnvironment
@@ -12,7 +13,7 @@ from pyflink.table import TableEnvironment
 from streamscore.shared.avro import record_fields
 from streamscore.shared.features.sql import TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
+from streamscore.streaming.kafka_tables import COUNT_DEAD_LETTER_FUNCTION, MAX_EPOCH_MS, decode_call
 from streamscore.streaming.tables import sql_string
 
 
@@ -83,7 +84,8 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
     t_env.create_temporary_view(
         dead,
         t_env.sql_query(
-            "SELECT `value` AS `original`, `key` AS `original_key`, `__reason` AS `reason`, "
+            "SELECT `value` AS `original`, `key` AS `original_key`, "
+            f"{COUNT_DEAD_LETTER_FUNCTION}(`__reason`) AS `reason`, "
             "COALESCE(`__detail`, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
             "`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` "
             f"FROM {quote(judged)} WHERE `__reason` IS NOT NULL"

@@ -3,6 +3,7 @@ and refuses a champion whose bundle fails verification while the previous model 
 
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,21 @@ def _wait_for(stack: Any, topic: str, count: int, timeout_s: float = 120.0) -> l
         time.sleep(2)
 
 
+def _operator_metrics(stack: Any, job_id: str, group: str) -> dict[str, float]:
+    """Every operator metric of the running job under `group` (e.g. `streamscore.dead_letters`), summed over
+    subtasks and keyed by the rest of its name; read through Flink's REST API."""
+    rest = stack.flink_rest_url
+    totals: dict[str, float] = {}
+    for vertex in requests.get(f"{rest}/jobs/{job_id}", timeout=5).json()["vertices"]:
+        url = f"{rest}/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+        ids = [m["id"] for m in requests.get(url, timeout=5).json() if f".{group}." in m["id"]]
+        if ids:
+            for metric in requests.get(url, params={"get": ",".join(ids)}, timeout=5).json():
+                name = metric["id"].split(f".{group}.", 1)[1]
+                totals[name] = totals.get(name, 0.0) + float(metric["value"])
+    return totals
+
+
 def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
     spark: Any, flink_stack: Any, scoring: ScoringRun, payments_spec: PipelineSpec, tmp_path: Path
 ) -> None:
@@ -34,7 +50,9 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
     from streamscore.scoring.registry import CHAMPION, ModelRegistry
     from streamscore.streaming.submit import flink_run
 
-    fast = scoring.spec.streaming.model_copy(update={"model_poll_interval": 1_000, "checkpoint_interval": 2_000})
+    fast = scoring.spec.streaming.model_copy(
+        update={"model_poll_interval": 1_000, "checkpoint_interval": 2_000, "idle_timeout": 300_000}
+    )
     spec = with_topic_suffix(scoring.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
     spec_file = dump_pipeline(spec, tmp_path / "pipeline.yaml")
     spec = load_pipeline(spec_file)
@@ -46,9 +64,24 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
 
     job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=f"swap-{uuid.uuid4().hex[:8]}", bounded=False)
     try:
-        produce_events(spec, chunks[0], malformed_rate=0.0, seed=1)
-        before = _wait_for(flink_stack, spec.topics.scored, 980)
+        broken = produce_events(spec, chunks[0], malformed_rate=0.05, seed=1).malformed
+        before = _wait_for(flink_stack, spec.topics.scored, 900)
         assert {s["model_version"] for s in before} == {first}
+        dead = _wait_for(flink_stack, spec.topics.dead_letters, sum(broken.values()))
+        by_reason = Counter(d["reason"] for d in dead)
+        deadline = time.monotonic() + 60  # the REST API serves metrics fetched every few seconds
+        while True:
+            metrics = _operator_metrics(flink_stack, job.job_id, "streamscore")
+            counted = {
+                k.removeprefix("dead_letters.").removesuffix(".count"): v
+                for k, v in metrics.items()
+                if k.startswith("dead_letters.")
+            }
+            if counted == by_reason or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert counted == by_reason
+        assert metrics["scored"] >= len(before)
 
         other = small_spec(payments_spec, seed=7, params={"n_estimators": 30, "max_depth": 3, "learning_rate": 0.3})
         build_model(
@@ -63,7 +96,7 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
         time.sleep(3)  # > poll interval
         produce_events(spec, chunks[1], malformed_rate=0.0, seed=2)
         produce_events(spec, chunks[2], malformed_rate=0.0, seed=3)
-        after = _wait_for(flink_stack, spec.topics.scored, 2_980)
+        after = _wait_for(flink_stack, spec.topics.scored, 2_900)
         assert second != first and second in {s["model_version"] for s in after}
 
         # Point champion back at the first bundle after breaking it: the job must refuse it and keep `second`.
@@ -75,7 +108,7 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
             registry.set_alias(CHAMPION, old.version)
             time.sleep(3)
             produce_events(spec, chunks[3], malformed_rate=0.0, seed=4)
-            final = _wait_for(flink_stack, spec.topics.scored, 3_980)
+            final = _wait_for(flink_stack, spec.topics.scored, 3_900)
         finally:
             baseline.write_bytes(intact)
         ids = set(chunks[3]["event_id"].to_pylist())

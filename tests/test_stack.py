@@ -130,3 +130,25 @@ def test_flink_cluster_starts_with_its_slots_and_stops_by_pid(stack: local_stack
 
 def _zombie(pid: int | None) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+
+
+def test_prometheus_reporter_is_configured_only_when_the_spec_asks(tmp_path: Path) -> None:
+    import yaml
+
+    from streamscore.deploy.flink_cluster import FlinkJobManager
+
+    jars = local_stack.StackConfig.from_env().jars
+    for port in (None, 19249):
+        home = tmp_path / str(port)
+        home.mkdir()
+        (home / "jars").symlink_to(jars, target_is_directory=True)
+        manager = FlinkJobManager(local_stack.StackConfig(home=home, flink_prometheus_port=port))
+        manager.prepare()
+        config = yaml.safe_load((manager.conf_dir / "config.yaml").read_text())
+        plugins = list((home / "flink" / "plugins").glob("*/flink-metrics-prometheus-*.jar"))
+        if port is None:
+            assert not any(k.startswith("metrics.reporter") for k in config) and not plugins
+        else:
+            assert config["metrics.reporter.prom.port"] == "19249-19258"
+            assert config["metrics.reporter.prom.factory.class"].endswith("PrometheusReporterFactory")
+            assert len(plugins) == 1 and plugins[0].resolve().is_file()
