@@ -50,20 +50,23 @@ class FittedModel:
         return scored.select(*columns).toPandas()
 
     def to_onnx(self, spark: SparkSession) -> onnx.ModelProto:
-        inputs = [(INPUT_NAME, FloatTensorType([None, len(self.names)]))]
         if self.algorithm == "xgboost":
-            booster = self.model.get_booster().copy()  # type: ignore[attr-defined]
-            booster.feature_names = None  # the converter requires f0..fn names
-            booster.feature_types = None
-            converted = convert_xgboost(booster, initial_types=inputs, target_opset=ONNX_OPSET)
-            probabilities = "probabilities"
-        else:
-            with contextlib.redirect_stdout(io.StringIO()):  # the Spark ML converter prints its attributes
-                converted = convert_sparkml(
-                    self.model, self.algorithm, inputs, spark_session=spark, target_opset=ONNX_OPSET
-                )
-            probabilities = "probability"
-        return with_score_output(converted, probabilities)
+            return booster_to_onnx(self.model.get_booster(), len(self.names))  # type: ignore[attr-defined]
+        inputs = [(INPUT_NAME, FloatTensorType([None, len(self.names)]))]
+        with contextlib.redirect_stdout(io.StringIO()):  # the Spark ML converter prints its attributes
+            converted = convert_sparkml(
+                self.model, self.algorithm, inputs, spark_session=spark, target_opset=ONNX_OPSET
+            )
+        return with_score_output(converted, "probability")
+
+
+def booster_to_onnx(booster: Any, n_features: int) -> onnx.ModelProto:
+    """An XGBoost booster as a bundle's graph: input `features` float32 [n, k], output `score` [n]."""
+    booster = booster.copy()
+    booster.feature_names = None  # the converter requires f0..fn names
+    booster.feature_types = None
+    inputs = [(INPUT_NAME, FloatTensorType([None, n_features]))]
+    return with_score_output(convert_xgboost(booster, initial_types=inputs, target_opset=ONNX_OPSET), "probabilities")
 
 
 def with_score_output(model: onnx.ModelProto, probabilities: str) -> onnx.ModelProto:

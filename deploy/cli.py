@@ -160,26 +160,22 @@ def write_history(table: "pa.Table", out: Path) -> Path:
     return path
 
 
-def produce_events(spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int) -> "ProduceReport":
+def produce_events(
+    spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int, realtime: bool = False
+) -> "ProduceReport":
     from rich.progress import Progress
 
     from streamscore.deploy.kafka_io import RegistryClient, ensure_topics, produce_table
 
     config = local_stack.StackConfig.from_env()
     topics = spec.topics
+    outputs = [topics.scored, topics.dead_letters, topics.review, topics.drift, topics.alerts]
     ensure_topics(
         config.bootstrap_servers,
-        [
-            topics.events,
-            topics.scored,
-            topics.dead_letters,
-            topics.review,
-            topics.drift,
-            topics.alerts,
-            topics.profiles,
-        ],
+        [topics.events, *outputs, topics.profiles],
         topics.partitions,
         compacted=[topics.profiles],
+        append_time=outputs,
     )
     numeric = next((name for name, rule in spec.event.fields.items() if rule.max is not None), None)
     with Progress(console=console, transient=True) as progress:
@@ -195,6 +191,7 @@ def produce_events(spec: PipelineSpec, table: "pa.Table", malformed_rate: float,
             malformed_rate=malformed_rate,
             seed=seed,
             numeric_field=numeric,
+            realtime=realtime,
         )
 
 

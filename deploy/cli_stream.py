@@ -1,4 +1,4 @@
-"""The streaming side of the `streamscore` command: submit the scoring job to the Flink cluster."""
+"""The streaming side of the `streamscore` command: submit the scoring job, benchmark it."""
 
 import uuid
 from pathlib import Path
@@ -36,5 +36,21 @@ def score(
     console.print(f"job {submission.job_id} {state}; Flink UI {config.flink_rest_url}")
 
 
+def bench(
+    pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline spec (YAML).")],
+    workdir: Annotated[Path, typer.Option(help="The registry whose champion is measured.")] = Path("data"),
+    profile: Annotated[str, typer.Option(help="tiny, quick (minutes) or standard (>= 10M events).")] = "quick",
+    results: Annotated[Path, typer.Option(help="Where the JSON and Markdown results go.")] = Path("results"),
+) -> None:
+    """The release load benchmark (benchmarks/run.py): ONNX ceiling, the job at parallelism 1 and 2,
+    the Python consumers, ratios and a capacity estimate."""
+    from streamscore.benchmarks.run import PROFILES, run
+
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"unknown profile {profile!r}; valid: {sorted(PROFILES)}")
+    run(load_pipeline(pipeline), workdir, profile, results, console)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(score)
+    app.command()(bench)

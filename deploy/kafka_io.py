@@ -7,6 +7,7 @@ the generator's producer, tests and the benchmarks' Python baselines.
 import contextlib
 import io
 import struct
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -98,9 +99,16 @@ def decode(registry: RegistryClient, payload: bytes) -> dict[str, Any]:
     return record
 
 
-def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, compacted: Iterable[str] = ()) -> None:
-    """Create missing topics (replication 1 on the local stack); compacted ones get cleanup.policy=compact."""
-    compact = set(compacted)
+def ensure_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    compacted: Iterable[str] = (),
+    append_time: Iterable[str] = (),
+) -> None:
+    """Create missing topics (replication 1 on the local stack); compacted ones get cleanup.policy=compact,
+    `append_time` ones stamp each record with the broker's append time (when a decision was written)."""
+    compact, appended = set(compacted), set(append_time)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin")
     try:
         existing = set(admin.list_topics())
@@ -109,7 +117,8 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, compac
                 name=t,
                 num_partitions=partitions,
                 replication_factor=1,
-                topic_configs={"cleanup.policy": "compact"} if t in compact else {},
+                topic_configs=({"cleanup.policy": "compact"} if t in compact else {})
+                | ({"message.timestamp.type": "LogAppendTime"} if t in appended else {}),
             )
             for t in topics
             if t not in existing
@@ -201,12 +210,14 @@ def produce_table(
     malformed_rate: float = 0.0,
     seed: int = 0,
     numeric_field: str | None = None,
+    realtime: bool = False,
 ) -> ProduceReport:
     """Produce `table`'s rows as framed Avro keyed by `key_field`; a share of them deliberately broken.
 
     Broken records take the kinds in MALFORMED_KINDS in turn, so every kind appears; the
     report counts exactly what was sent, for tests that count records in and out. The Kafka
     record timestamp is the event time, as a source that stamps events when they happen does.
+    With `realtime`, no record is sent before its event time (the latency benchmark's paced load).
     """
     schema_id = registry.register(f"{topic}-value", schema)
     parsed = registry.schema(schema_id)
@@ -223,6 +234,8 @@ def produce_table(
     )
     try:
         for i, record in enumerate(_records(table, names)):
+            if realtime and (wait := record[time_field] / 1000 - time.time()) > 0.001:
+                time.sleep(wait)
             payload = encode(schema_id, parsed, record)
             if broken[i]:
                 kind = MALFORMED_KINDS[sum(report.malformed.values()) % len(MALFORMED_KINDS)]

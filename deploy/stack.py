@@ -76,8 +76,7 @@ class KafkaBroker(Service):
                 "kafka.tools.StorageTool",
                 "format",
                 "--standalone",
-                "-t",
-                cluster_id,
+                f"--cluster-id={cluster_id}",  # one glued argument: a random id may start with "-"
                 "-c",
                 str(properties),
             ],

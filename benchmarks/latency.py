@@ -1,0 +1,99 @@
+"""End-to-end latency under a steady load: from an event's time (the producer sends it exactly then)
+to the broker's append time of its scored record, with the job running as in production.
+
+The scored topic stamps records with LogAppendTime, so the clock that ends the measurement is the
+broker's, not the job's; records are read uncommitted, so the checkpoint interval (when the
+transaction becomes visible to read_committed consumers) is not part of the figure. Event-time
+features wait for the watermark, so every latency includes `event.max_out_of_orderness`; the
+report states it next to the percentiles. For the same reason the load's last
+`max_out_of_orderness` is still waiting when the run ends; those events are not in the figures.
+"""
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import requests
+
+from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode
+from streamscore.deploy.process import StackConfig
+from streamscore.shared.errors import StreamscoreError
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
+from streamscore.streaming.submit import flink_run
+
+
+def _wait_running(stack: StackConfig, job_id: str, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=5).json()
+        if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
+            return
+        time.sleep(1)
+    raise StreamscoreError(f"job {job_id} was not running after {timeout_s:.0f} s")
+
+
+def _paced(events: pa.Table, time_field: str, rate: float, seconds: float, start_ms: int) -> pa.Table:
+    """The first rate x seconds events, re-timed to one every 1/rate seconds from `start_ms`."""
+    count = min(events.num_rows, int(rate * seconds))
+    table = events.sort_by(time_field).slice(0, count)
+    times = start_ms + (np.arange(count) * 1000.0 / rate).astype(np.int64)
+    column = pa.array(times).cast(table.schema.field(time_field).type)
+    return table.set_column(table.schema.get_field_index(time_field), time_field, column)
+
+
+def measure_latency(
+    stack: StackConfig,
+    spec: PipelineSpec,
+    folder: Path,
+    workdir: Path,
+    events: pa.Table,
+    *,
+    profile: str,
+    rate: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """Run the job on topics of its own, produce `rate` events/s for `seconds`, return the percentiles."""
+    from streamscore.deploy.cli import produce_events
+
+    spec_file = dump_pipeline(with_topic_suffix(spec, uuid.uuid4().hex[:8]), folder / f"latency-{profile}.yaml")
+    spec = load_pipeline(spec_file)
+    produce_events(spec, events.slice(0, 0), malformed_rate=0.0, seed=0)  # creates the topics
+    job = flink_run(stack, spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
+    if job.job_id is None:
+        raise StreamscoreError("flink run printed no job id")
+    try:
+        _wait_running(stack, job.job_id)
+        # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
+        time.sleep(spec.streaming.profiles_idle_timeout / 1000 + 3)
+        load = _paced(events, spec.event.time, rate, seconds, int((time.time() + 1) * 1000))
+        began = time.monotonic()
+        produce_events(spec, load, malformed_rate=0.0, seed=0, realtime=True)
+        achieved = load.num_rows / (time.monotonic() - began)
+        time.sleep(spec.event.max_out_of_orderness / 1000 + 5)  # the watermark passes the last events
+    finally:
+        requests.patch(f"{stack.flink_rest_url}/jobs/{job.job_id}?mode=cancel", timeout=10)
+    registry = RegistryClient(stack.registry_url)
+    latencies = np.array(
+        [
+            m.timestamp - int(decode(registry, m.value)["event_time"].timestamp() * 1000)
+            for m in consume_all(stack.bootstrap_servers, spec.topics.scored, timeout_ms=3_000, read_committed=False)
+        ],
+        dtype=np.float64,
+    )
+    if latencies.size == 0:
+        raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
+    p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+    return {
+        "profile": profile,
+        "target_events_per_s": round(rate),
+        "achieved_events_per_s": round(achieved),
+        "events": int(load.num_rows),
+        "scored": int(latencies.size),
+        "p50": round(float(p50), 1),
+        "p95": round(float(p95), 1),
+        "p99": round(float(p99), 1),
+        "max_out_of_orderness_ms": spec.event.max_out_of_orderness,
+    }

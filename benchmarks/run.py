@@ -1,0 +1,246 @@
+"""`streamscore bench` / `python benchmarks/run.py`: the load benchmark run before each release.
+
+One run, one topic, one model, one machine: the ONNX Runtime ceiling, the streaming job on the
+Flink cluster at parallelism 1 and 2 (`throughput` profile), and the Python consumers a team
+would otherwise write, with the ratios between them. Results go to `results/bench-<time>.json`,
+`results/latest.json` and a Markdown summary; the newest is printed as a table.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from streamscore.batch.session import local_session
+from streamscore.benchmarks.ceiling import onnx_ceiling
+from streamscore.benchmarks.consumers import consume_and_score
+from streamscore.benchmarks.job import run_job
+from streamscore.benchmarks.latency import measure_latency
+from streamscore.benchmarks.measurement import Measurement
+from streamscore.benchmarks.model_size import ceiling_by_model_size
+from streamscore.benchmarks.spark_streaming import spark_structured_streaming
+from streamscore.deploy import stack as local_stack
+from streamscore.shared.avro import record_fields
+from streamscore.shared.bundle import MODEL_FILE
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
+
+HOUR_S = 3_600
+
+
+@dataclass(frozen=True)
+class BenchProfile:
+    events: int
+    """Events pre-filled into the topic the job reads."""
+    consumer_events: int
+    """Events the per-event consumer reads (it is slow; the batched one reads `events`)."""
+    ceiling_rows: int
+    latency_shares: tuple[float, ...]
+    """Produce rates for the latency runs, as shares of the job's measured maximum."""
+    latency_seconds: float
+    """Longer than `event.max_out_of_orderness`: the last that long of the load waits for newer events."""
+
+
+PROFILES = {
+    "tiny": BenchProfile(5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10),
+    "quick": BenchProfile(200_000, 20_000, 500_000, latency_shares=(0.5,), latency_seconds=20),
+    "standard": BenchProfile(10_000_000, 200_000, 5_000_000, latency_shares=(0.1, 0.5, 0.8), latency_seconds=30),
+}
+
+
+def _environment() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    packages = ("apache-flink", "onnxruntime", "pyarrow", "kafka-python", "fastavro", "xgboost-cpu")
+    return {
+        "cpu_model": cpu,
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "git_commit": commit,
+        "versions": {p: version(p) for p in packages},
+    }
+
+
+def _capacity(per_core: float, parallelism_scaling: float) -> list[dict[str, Any]]:
+    """Slots, cores and partitions for 1 and 4 billion events/hour from the measured per-core rate."""
+    plans = []
+    for billions in (1, 4):
+        rate = billions * 1e9 / HOUR_S
+        cores = rate / per_core if per_core else float("inf")
+        slots = int(-(-cores // 0.7))  # one core per slot, run at 70 % for headroom
+        plans.append(
+            {
+                "events_per_hour": billions * 10**9,
+                "events_per_s": round(rate),
+                "busy_cores": round(cores, 1),
+                "task_slots": slots,
+                "kafka_partitions": slots * 2,
+                "assumptions": (
+                    f"{per_core:,.0f} events per core-second measured at parallelism 1; scaling efficiency "
+                    f"{parallelism_scaling:.2f} measured from 1 to 2; one core per slot at 70 % load; "
+                    "two partitions per slot so the job can be rescaled without repartitioning"
+                ),
+            }
+        )
+    return plans
+
+
+def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
+    from streamscore.deploy.cli import produce_events
+    from streamscore.scoring.onnx_model import OnnxModel
+    from streamscore.scoring.registry import CHAMPION, ModelRegistry
+    from streamscore.shared.synthetic import generator_for
+
+    profile = PROFILES[profile_name]
+    stack = local_stack.StackConfig.from_env()
+    local_stack.up(stack, flink=True)
+    run_id = time.strftime("%Y%m%dT%H%M%S")
+    spec_file = dump_pipeline(with_topic_suffix(spec, f"bench-{run_id}"), results / "runs" / run_id / "pipeline.yaml")
+    spec = load_pipeline(spec_file)
+    bundle = ModelRegistry(spec.name, workdir).get(CHAMPION)
+    model, manifest = OnnxModel.from_bundle(bundle.path)
+
+    batch = spec.streaming.profiles["throughput"].arrow_batch_size  # what the job's UDF gets per call
+    measured: list[Measurement] = [onnx_ceiling(model, profile.ceiling_rows, batch)]
+    console.print(f"ceiling: {measured[-1].events_per_core_second:,.0f} events per core-second")
+    by_size = ceiling_by_model_size(model.n_features, profile.ceiling_rows, batch)
+    generator, config = generator_for(
+        spec, events=profile.events, seed=3, start_ms=int(time.time() * 1000) - 86_400_000, days=1.0
+    )
+    produce_events(spec, generator(config), malformed_rate=0.0, seed=3)
+    for parallelism in (1, 2):
+        measured.append(run_job(stack, spec, spec_file, workdir, parallelism=parallelism, profile="throughput"))
+        console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
+    numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
+    model_bytes = (bundle.path / MODEL_FILE).read_bytes()
+    spark = local_session("streamscore-bench")
+    measured.append(
+        spark_structured_streaming(
+            spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, max(profile.events // 10, 1)
+        )
+    )
+    console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
+    for limit, batch in ((profile.consumer_events, 1), (profile.events, 10_000)):
+        measured.append(
+            consume_and_score(
+                stack.bootstrap_servers, stack.registry_url, spec.topics.events, model, numeric, limit, batch
+            )
+        )
+        console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
+
+    by_name = {m.variant: m for m in measured}
+    maximum = by_name["job_throughput_p1"].events_per_s
+    paced_events = generator(
+        replace(config, events=int(maximum * profile.latency_seconds * max(profile.latency_shares)) + 1)
+    )
+    latency = [
+        measure_latency(
+            stack,
+            spec,
+            results / "runs" / run_id,
+            workdir,
+            paced_events,
+            profile=name,
+            rate=share * maximum,
+            seconds=profile.latency_seconds,
+        )
+        for name in ("latency", "throughput")
+        for share in profile.latency_shares
+    ]
+    for figures in latency:
+        console.print(
+            f"latency {figures['profile']} at {figures['achieved_events_per_s']:,} events/s: p99 {figures['p99']} ms"
+        )
+    job, job2 = by_name["job_throughput_p1"], by_name["job_throughput_p2"]
+    ceiling = measured[0]
+    per_core = job.events_per_core_second
+
+    def ratio(other: Measurement) -> float:
+        return round(per_core / other.events_per_core_second, 3) if other.events_per_core_second else 0.0
+
+    scaling = (job2.events_per_s / job.events_per_s) / 2 if job.events_per_s else 0.0
+    report = {
+        "profile": profile_name,
+        "run": run_id,
+        "model": {"version": manifest["model_version"], "params": manifest.get("params", {})},
+        "environment": _environment(),
+        "variants": {m.variant: m.as_dict() for m in measured},
+        "ratios": {
+            "job_vs_onnx_ceiling": ratio(ceiling),
+            "job_vs_per_event_consumer": ratio(by_name["per_event_consumer"]),
+            "job_vs_batched_consumer": ratio(by_name["batched_consumer_10000"]),
+            "job_vs_spark_structured_streaming": ratio(by_name["spark_structured_streaming"]),
+            "parallelism_2_vs_1_efficiency": round(scaling, 3),
+        },
+        "latency_ms": latency,
+        "model_size": [m.as_dict() for m in by_size],
+        "capacity": _capacity(per_core, scaling),
+        "not_measured_yet": ["job_by_model_size", "keys_in_state", "drift_on_off"],
+    }
+    _write(report, results)
+    _print(report, console)
+    return report
+
+
+def _write(report: dict[str, Any], results: Path) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2)
+    (results / f"bench-{report['run']}.json").write_text(text)
+    (results / "latest.json").write_text(text)
+    lines = [
+        f"# streamscore bench {report['run']} ({report['profile']})",
+        "",
+        "| variant | events | events/s | events per core-second |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {v['variant']} | {v['events']:,} | {v['events_per_s']:,.0f} | {v['events_per_core_second']:,.0f} |"
+        for v in report["variants"].values()
+    ]
+    lines += ["", "| ratio (per core) | value |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in report["ratios"].items()]
+    (results / f"bench-{report['run']}.md").write_text("\n".join(lines) + "\n")
+
+
+def _print(report: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"bench {report['run']} ({report['profile']})")
+    for column in ("variant", "events", "events/s", "per core-second"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for v in report["variants"].values():
+        table.add_row(
+            v["variant"], f"{v['events']:,}", f"{v['events_per_s']:,.0f}", f"{v['events_per_core_second']:,.0f}"
+        )
+    console.print(table)
+    console.print({k: v for k, v in report["ratios"].items()})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pipeline", type=Path, default=Path("examples/payments/pipeline.yaml"))
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("data"), help="holds the registry whose champion is measured"
+    )
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    args = parser.parse_args(argv)
+    run(load_pipeline(args.pipeline), args.workdir, args.profile, args.results, Console())
+
+
+if __name__ == "__main__":
+    main()

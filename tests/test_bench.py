@@ -1,0 +1,53 @@
+"""The benchmark harness on tiny data: every variant measured, ratios and capacity computed, results
+written. Benchmarks are not tests; this only proves `streamscore bench` works end to end."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from streaming_fixtures import ScoringRun
+
+pytestmark = pytest.mark.stack
+
+
+def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: ScoringRun, tmp_path: Path) -> None:
+    from streamscore.benchmarks.run import PROFILES, run
+
+    report = run(scoring.spec, scoring.workdir, "tiny", tmp_path / "results", Console(quiet=True))
+
+    written = json.loads((tmp_path / "results" / "latest.json").read_text())
+    assert written == json.loads(json.dumps(report))
+    assert (tmp_path / "results" / f"bench-{report['run']}.md").is_file()
+    variants = report["variants"]
+    assert set(variants) == {
+        f"onnx_ceiling_batch_{scoring.spec.streaming.profiles['throughput'].arrow_batch_size}",
+        "job_throughput_p1",
+        "job_throughput_p2",
+        "per_event_consumer",
+        "batched_consumer_10000",
+        "spark_structured_streaming",
+    }
+    for figures in variants.values():
+        assert figures["events"] > 0 and figures["events_per_s"] > 0 and figures["events_per_core_second"] > 0
+    tiny = PROFILES["tiny"]
+    assert variants["per_event_consumer"]["events"] == tiny.consumer_events
+    assert variants["batched_consumer_10000"]["events"] == tiny.events
+    # The job's measured share is 80 % of its output (scored + dead letters + a few commit markers).
+    assert 0.8 * tiny.events <= variants["job_throughput_p1"]["events"] <= 0.82 * tiny.events
+    assert set(report["ratios"]) >= {
+        "job_vs_onnx_ceiling",
+        "job_vs_per_event_consumer",
+        "job_vs_batched_consumer",
+        "job_vs_spark_structured_streaming",
+    }
+    # The load's last max_out_of_orderness waits for newer events that never come: scored < produced.
+    assert [(r["profile"], 0 < r["scored"] < r["events"]) for r in report["latency_ms"]] == [
+        ("latency", True),
+        ("throughput", True),
+    ]
+    for paced in report["latency_ms"]:
+        assert 0 < paced["p50"] <= paced["p95"] <= paced["p99"]
+    assert [plan["events_per_hour"] for plan in report["capacity"]] == [10**9, 4 * 10**9]
+    assert report["capacity"][1]["task_slots"] >= report["capacity"][0]["task_slots"]
