@@ -79,4 +79,5 @@ def run_job(
     consumer.close()
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     (t10, c10), (t90, c90) = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
-    return Measurement(f"job_{profile}_p{parallelism}", round(0.8 * total), t90 - t10, c90 - c10)
+    name = f"job_{profile}_p{parallelism}_{spec.streaming.state_backend}"
+    return Measurement(name, round(0.8 * total), t90 - t10, c90 - c10)

@@ -124,8 +124,11 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         spec, events=profile.events, seed=3, start_ms=int(time.time() * 1000) - 86_400_000, days=1.0
     )
     produce_events(spec, generator(config), malformed_rate=0.0, seed=3)
-    for parallelism in (1, 2):
-        measured.append(run_job(stack, spec, spec_file, workdir, parallelism=parallelism, profile="throughput"))
+    other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"  # the other state backend
+    alt = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"state_backend": other})})
+    alt_file = dump_pipeline(alt, spec_file.with_name(f"pipeline-{other}.yaml"))
+    for job_spec, job_file, parallelism in ((spec, spec_file, 1), (spec, spec_file, 2), (alt, alt_file, 1)):
+        measured.append(run_job(stack, job_spec, job_file, workdir, parallelism=parallelism, profile="throughput"))
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()
@@ -145,7 +148,9 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
 
     by_name = {m.variant: m for m in measured}
-    maximum = by_name["job_throughput_p1"].events_per_s
+    job = by_name[f"job_throughput_p1_{spec.streaming.state_backend}"]
+    job2 = by_name[f"job_throughput_p2_{spec.streaming.state_backend}"]
+    maximum = job.events_per_s
     paced_events = generator(
         replace(config, events=int(maximum * profile.latency_seconds * max(profile.latency_shares)) + 1)
     )
@@ -167,7 +172,6 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         console.print(
             f"latency {figures['profile']} at {figures['achieved_events_per_s']:,} events/s: p99 {figures['p99']} ms"
         )
-    job, job2 = by_name["job_throughput_p1"], by_name["job_throughput_p2"]
     ceiling = measured[0]
     per_core = job.events_per_core_second
 
@@ -187,6 +191,11 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
             "job_vs_batched_consumer": ratio(by_name["batched_consumer_10000"]),
             "job_vs_spark_structured_streaming": ratio(by_name["spark_structured_streaming"]),
             "parallelism_2_vs_1_efficiency": round(scaling, 3),
+            "hashmap_vs_rocksdb_state": round(
+                by_name["job_throughput_p1_hashmap"].events_per_core_second
+                / max(by_name["job_throughput_p1_rocksdb"].events_per_core_second, 1e-9),
+                3,
+            ),
         },
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],

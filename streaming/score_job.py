@@ -54,7 +54,9 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
         "table.local-time-zone": "UTC",
         "execution.checkpointing.interval": f"{streaming.checkpoint_interval} ms",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "state.backend.type": "rocksdb",
+        "state.backend.type": streaming.state_backend,
+        "state.backend.rocksdb.timer-service.factory": "HEAP",  # timers in RocksDB cost a get/put per record
+        "pipeline.object-reuse": "true",  # chained SQL operators do not keep the rows they are handed
         "table.exec.state.ttl": f"{streaming.state_ttl} ms",
         "python.fn-execution.arrow.batch.size": str(runtime.arrow_batch_size),
         "python.fn-execution.bundle.size": str(runtime.bundle_size),

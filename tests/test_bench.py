@@ -23,8 +23,9 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     variants = report["variants"]
     assert set(variants) == {
         f"onnx_ceiling_batch_{scoring.spec.streaming.profiles['throughput'].arrow_batch_size}",
-        "job_throughput_p1",
-        "job_throughput_p2",
+        "job_throughput_p1_rocksdb",
+        "job_throughput_p2_rocksdb",
+        "job_throughput_p1_hashmap",
         "per_event_consumer",
         "batched_consumer_10000",
         "spark_structured_streaming",
@@ -35,7 +36,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     assert variants["per_event_consumer"]["events"] == tiny.consumer_events
     assert variants["batched_consumer_10000"]["events"] == tiny.events
     # The job's measured share is 80 % of its output (scored + dead letters + a few commit markers).
-    assert 0.8 * tiny.events <= variants["job_throughput_p1"]["events"] <= 0.82 * tiny.events
+    assert 0.8 * tiny.events <= variants["job_throughput_p1_rocksdb"]["events"] <= 0.82 * tiny.events
     assert set(report["ratios"]) >= {
         "job_vs_onnx_ceiling",
         "job_vs_per_event_consumer",

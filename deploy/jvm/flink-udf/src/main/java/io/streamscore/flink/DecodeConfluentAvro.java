@@ -3,6 +3,7 @@ package io.streamscore.flink;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -50,7 +51,16 @@ public class DecodeConfluentAvro extends ScalarFunction {
     private transient AvroToRowDataConverters.AvroToRowDataConverter converter;
     private transient Map<Integer, GenericDatumReader<GenericRecord>> readers;
     private transient BinaryDecoder decoder;
-    private transient String configured;
+    private transient String configuredSchema;
+    private transient String configuredUrl;
+
+    /**
+     * The last message this thread decoded and its result. The planner calls the function once
+     * for the rowtime (in the source's watermark generator) and again in the validation's
+     * projection, in the same chained task thread; the second call finds the bytes here instead
+     * of decoding them again. Decoding is a pure function of the bytes and the reader schema.
+     */
+    private static final ThreadLocal<Object[]> LAST = ThreadLocal.withInitial(() -> new Object[3]);
 
     @Override
     public void open(FunctionContext context) {
@@ -58,6 +68,18 @@ public class DecodeConfluentAvro extends ScalarFunction {
     }
 
     public RowData eval(byte[] message, String readerSchema, String registryUrl) {
+        Object[] last = LAST.get();
+        if (message != null && readerSchema.equals(last[1]) && Arrays.equals(message, (byte[]) last[0])) {
+            return (RowData) last[2];
+        }
+        RowData result = decode(message, readerSchema, registryUrl);
+        last[0] = message == null ? null : message.clone(); // the caller may reuse its array
+        last[1] = readerSchema;
+        last[2] = result;
+        return result;
+    }
+
+    private RowData decode(byte[] message, String readerSchema, String registryUrl) {
         setUp(readerSchema, registryUrl);
         if (message == null || message.length < HEADER) {
             return failure("not_wire_format: " + (message == null ? "null value" : message.length + " bytes"), null);
@@ -103,8 +125,7 @@ public class DecodeConfluentAvro extends ScalarFunction {
     }
 
     private void setUp(String readerSchema, String registryUrl) {
-        String key = readerSchema + "\u0000" + registryUrl;
-        if (key.equals(configured)) {
+        if (readerSchema.equals(configuredSchema) && registryUrl.equals(configuredUrl)) {
             return;
         }
         reader = new Schema.Parser().parse(readerSchema);
@@ -112,7 +133,8 @@ public class DecodeConfluentAvro extends ScalarFunction {
         converter = AvroToRowDataConverters.createRowConverter(rowType);
         registry = new CachedSchemaRegistryClient(registryUrl, MAX_CACHED_SCHEMAS);
         readers = new HashMap<>();
-        configured = key;
+        configuredSchema = readerSchema;
+        configuredUrl = registryUrl;
     }
 
     private static RowData failure(String reason, Integer schemaId) {
