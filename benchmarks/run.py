@@ -101,6 +101,30 @@ def _capacity(per_core: float, parallelism_scaling: float) -> list[dict[str, Any
     return plans
 
 
+def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
+    """The job (spec's state backend, parallelism 1) against each alternative, per core-second."""
+    job = by_name[f"job_throughput_p1_{backend}"]
+
+    def per_core(other: Measurement, mine: Measurement = job) -> float:
+        return (
+            round(mine.events_per_core_second / other.events_per_core_second, 3)
+            if other.events_per_core_second
+            else 0.0
+        )
+
+    two = by_name[f"job_throughput_p2_{backend}"]
+    return {
+        "job_vs_onnx_ceiling": per_core(next(m for name, m in by_name.items() if name.startswith("onnx_ceiling"))),
+        "job_vs_per_event_consumer": per_core(by_name["per_event_consumer"]),
+        "job_vs_batched_consumer": per_core(by_name["batched_consumer_10000"]),
+        "job_vs_spark_structured_streaming": per_core(by_name["spark_structured_streaming"]),
+        "parallelism_2_vs_1_efficiency": round(two.events_per_s / job.events_per_s / 2, 3) if job.events_per_s else 0.0,
+        "hashmap_vs_rocksdb_state": per_core(
+            by_name["job_throughput_p1_rocksdb"], by_name["job_throughput_p1_hashmap"]
+        ),
+    }
+
+
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
     from streamscore.deploy.cli import produce_events
     from streamscore.scoring.onnx_model import OnnxModel
@@ -139,17 +163,16 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         )
     )
     console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
-    for limit, batch in ((profile.consumer_events, 1), (profile.events, 10_000)):
+    for limit, per_call in ((profile.consumer_events, 1), (profile.events, 10_000)):
         measured.append(
             consume_and_score(
-                stack.bootstrap_servers, stack.registry_url, spec.topics.events, model, numeric, limit, batch
+                stack.bootstrap_servers, stack.registry_url, spec.topics.events, model, numeric, limit, per_call
             )
         )
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
 
     by_name = {m.variant: m for m in measured}
     job = by_name[f"job_throughput_p1_{spec.streaming.state_backend}"]
-    job2 = by_name[f"job_throughput_p2_{spec.streaming.state_backend}"]
     maximum = job.events_per_s
     paced_events = generator(
         replace(config, events=int(maximum * profile.latency_seconds * max(profile.latency_shares)) + 1)
@@ -172,34 +195,17 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         console.print(
             f"latency {figures['profile']} at {figures['achieved_events_per_s']:,} events/s: p99 {figures['p99']} ms"
         )
-    ceiling = measured[0]
-    per_core = job.events_per_core_second
-
-    def ratio(other: Measurement) -> float:
-        return round(per_core / other.events_per_core_second, 3) if other.events_per_core_second else 0.0
-
-    scaling = (job2.events_per_s / job.events_per_s) / 2 if job.events_per_s else 0.0
+    ratios = _ratios(by_name, spec.streaming.state_backend)
     report = {
         "profile": profile_name,
         "run": run_id,
         "model": {"version": manifest["model_version"], "params": manifest.get("params", {})},
         "environment": _environment(),
         "variants": {m.variant: m.as_dict() for m in measured},
-        "ratios": {
-            "job_vs_onnx_ceiling": ratio(ceiling),
-            "job_vs_per_event_consumer": ratio(by_name["per_event_consumer"]),
-            "job_vs_batched_consumer": ratio(by_name["batched_consumer_10000"]),
-            "job_vs_spark_structured_streaming": ratio(by_name["spark_structured_streaming"]),
-            "parallelism_2_vs_1_efficiency": round(scaling, 3),
-            "hashmap_vs_rocksdb_state": round(
-                by_name["job_throughput_p1_hashmap"].events_per_core_second
-                / max(by_name["job_throughput_p1_rocksdb"].events_per_core_second, 1e-9),
-                3,
-            ),
-        },
+        "ratios": ratios,
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
-        "capacity": _capacity(per_core, scaling),
+        "capacity": _capacity(job.events_per_core_second, ratios["parallelism_2_vs_1_efficiency"]),
         "not_measured_yet": ["job_by_model_size", "keys_in_state", "drift_on_off"],
     }
     _write(report, results)
