@@ -51,8 +51,16 @@ def _at(samples: list[Sample], out: float) -> tuple[float, float]:
 
 
 def run_job(
-    stack: StackConfig, spec: PipelineSpec, spec_file: Path, workdir: Path, *, parallelism: int, profile: str
+    stack: StackConfig,
+    spec: PipelineSpec,
+    spec_file: Path,
+    workdir: Path,
+    *,
+    parallelism: int,
+    profile: str,
+    features_only: bool = False,
 ) -> Measurement:
+    """`features_only`: the JVM path alone (no Python, no model), the job's own limit."""
     pid = FlinkTaskManager(stack).pid()
     if pid is None:
         raise StreamscoreError("no Flink TaskManager is running; start it with `streamscore stack up --flink`")
@@ -71,7 +79,16 @@ def run_job(
     sampler.start()
     try:
         group = f"bench-{uuid.uuid4().hex[:8]}"
-        flink_run(stack, spec_file, workdir, group_id=group, bounded=True, profile=profile, parallelism=parallelism)
+        flink_run(
+            stack,
+            spec_file,
+            workdir,
+            group_id=group,
+            bounded=True,
+            profile=profile,
+            parallelism=parallelism,
+            features_only=features_only,
+        )
     finally:
         done.set()
         sampler.join()
@@ -79,5 +96,5 @@ def run_job(
     consumer.close()
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     (t10, c10), (t90, c90) = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
-    name = f"job_{profile}_p{parallelism}_{spec.streaming.state_backend}"
+    name = f"{'jvm_path' if features_only else f'job_{profile}'}_p{parallelism}_{spec.streaming.state_backend}"
     return Measurement(name, round(0.8 * total), t90 - t10, c90 - c10)

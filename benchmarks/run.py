@@ -115,6 +115,7 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
     two = by_name[f"job_throughput_p2_{backend}"]
     return {
         "job_vs_onnx_ceiling": per_core(next(m for name, m in by_name.items() if name.startswith("onnx_ceiling"))),
+        "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"]),
         "job_vs_per_event_consumer": per_core(by_name["per_event_consumer"]),
         "job_vs_batched_consumer": per_core(by_name["batched_consumer_10000"]),
         "job_vs_spark_structured_streaming": per_core(by_name["spark_structured_streaming"]),
@@ -151,8 +152,24 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"  # the other state backend
     alt = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"state_backend": other})})
     alt_file = dump_pipeline(alt, spec_file.with_name(f"pipeline-{other}.yaml"))
-    for job_spec, job_file, parallelism in ((spec, spec_file, 1), (spec, spec_file, 2), (alt, alt_file, 1)):
-        measured.append(run_job(stack, job_spec, job_file, workdir, parallelism=parallelism, profile="throughput"))
+    runs = (
+        (spec, spec_file, 1, False),
+        (spec, spec_file, 2, False),
+        (alt, alt_file, 1, False),
+        (spec, spec_file, 1, True),
+    )
+    for job_spec, job_file, parallelism, features_only in runs:
+        measured.append(
+            run_job(
+                stack,
+                job_spec,
+                job_file,
+                workdir,
+                parallelism=parallelism,
+                profile="throughput",
+                features_only=features_only,
+            )
+        )
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()

@@ -35,6 +35,18 @@ class KafkaSettings:
     bounded: bool = False
     """Stop at the offsets that were latest when the job started (tests, backfills, benchmarks)."""
 
+    def sink_options(self, topic: str, value_format: str) -> dict[str, str]:
+        """A transactional (exactly-once) Kafka sink to `topic`; commits on checkpoints."""
+        return {
+            "connector": "kafka",
+            "properties.bootstrap.servers": self.bootstrap,
+            "topic": topic,
+            "value.format": value_format,
+            "sink.delivery-guarantee": "exactly-once",
+            "sink.transactional-id-prefix": f"{self.group_id}-{topic}",
+            "properties.transaction.timeout.ms": "600000",
+        }
+
     def source_options(self) -> dict[str, str]:
         options = {
             "connector": "kafka",
@@ -160,15 +172,9 @@ def kafka_sink(
 ) -> str:
     """A transactional (exactly-once) Kafka sink writing Confluent Avro with the project's schema."""
     options = {
-        "connector": "kafka",
-        "properties.bootstrap.servers": kafka.bootstrap,
-        "topic": topic,
-        "value.format": "avro-confluent",
+        **kafka.sink_options(topic, "avro-confluent"),
         "value.avro-confluent.url": kafka.registry_url,
         "value.avro-confluent.schema": (SCHEMAS / schema_file).read_text(),
-        "sink.delivery-guarantee": "exactly-once",
-        "sink.transactional-id-prefix": f"{kafka.group_id}-{topic}",
-        "properties.transaction.timeout.ms": "600000",
     }
     if key is not None:
         options |= {"key.format": "raw", "key.fields": key, "value.fields-include": "ALL"}

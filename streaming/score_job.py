@@ -30,6 +30,7 @@ from streamscore.streaming.kafka_tables import (
     profile_table,
 )
 from streamscore.streaming.scorer import champion_scorer
+from streamscore.streaming.tables import ddl
 from streamscore.streaming.validation import validate
 
 
@@ -40,6 +41,9 @@ class JobSettings:
     jars: list[Path]
     profile: str | None = None
     parallelism: int | None = None
+    features_only: bool = False
+    """The JVM path alone (decode, validation, profiles, features, sinks; no Python, no model): the
+    benchmark's measure of what the job costs before scoring."""
 
 
 def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> None:
@@ -67,7 +71,8 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
 
 
 def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> StatementSet:
-    """Register every table and view and return the statement set of the three inserts."""
+    """Register every table and view; returns the inserts: scored, review and dead letters, or with
+    `features_only` the feature rows and dead letters."""
     kafka = settings.kafka
     for function, java_class in JAVA_FUNCTIONS.items():
         t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {function} AS '{java_class}' LANGUAGE JAVA")
@@ -89,8 +94,22 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
             ),
         )
     t_env.create_temporary_view("features", compute_features(t_env, enriched, spec))
-
     vector = FeatureVector.of(spec)
+    topics = spec.topics
+    t_env.execute_sql(
+        kafka_sink("dead_letter_sink", topics.dead_letters, DEAD_LETTER_COLUMNS, "dead_letter.avsc", None, kafka)
+    )
+    statements = t_env.create_statement_set()
+    statements.add_insert_sql(f"INSERT INTO `dead_letter_sink` SELECT * FROM {quote(dead)}")
+    if settings.features_only:
+        columns = ["`event_id` STRING", *[f"{quote(n)} DOUBLE" for n in vector.names]]
+        t_env.execute_sql(ddl("features_sink", columns, kafka.sink_options(topics.scored, "json")))
+        selected = ", ".join(f"CAST({quote(n)} AS DOUBLE)" for n in vector.names)
+        statements.add_insert_sql(
+            f"INSERT INTO `features_sink` SELECT {quote(spec.event.id)}, {selected} FROM `features`"
+        )
+        return statements
+
     t_env.create_temporary_function(
         "SCORE",
         champion_scorer(
@@ -115,21 +134,15 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
             f"FROM (SELECT *, SCORE({arguments}) AS s FROM `features`)"
         ),
     )
-    topics = spec.topics
     t_env.execute_sql(
         kafka_sink("scored_sink", topics.scored, SCORED_COLUMNS, "scored_event.avsc", "entity_key", kafka)
     )
     t_env.execute_sql(
         kafka_sink("review_sink", topics.review, SCORED_COLUMNS, "scored_event.avsc", "entity_key", kafka)
     )
-    t_env.execute_sql(
-        kafka_sink("dead_letter_sink", topics.dead_letters, DEAD_LETTER_COLUMNS, "dead_letter.avsc", None, kafka)
-    )
     scored_columns = ", ".join(c.split()[0] for c in SCORED_COLUMNS)
-    statements = t_env.create_statement_set()
     statements.add_insert_sql(f"INSERT INTO `scored_sink` SELECT {scored_columns} FROM `scored`")
     statements.add_insert_sql(f"INSERT INTO `review_sink` SELECT {scored_columns} FROM `scored` WHERE `review`")
-    statements.add_insert_sql(f"INSERT INTO `dead_letter_sink` SELECT * FROM {quote(dead)}")
     return statements
 
 
@@ -143,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bounded", action="store_true", help="stop at the offsets that were latest at start")
     parser.add_argument("--profile", help="runtime profile from the spec (throughput, latency)")
     parser.add_argument("--parallelism", type=int, help="override streaming.parallelism")
+    parser.add_argument(
+        "--features-only", action="store_true", help="no scoring: feature rows as JSON to the scored topic (benchmark)"
+    )
     return parser
 
 
@@ -157,7 +173,7 @@ def settings_from(args: argparse.Namespace, spec: PipelineSpec) -> JobSettings:
         bounded=args.bounded,
     )
     jars = sorted(stack.jar_dir("flink").glob("*.jar"))
-    return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism)
+    return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism, args.features_only)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,7 @@ def flink_run(
     profile: str | None = None,
     parallelism: int | None = None,
     timeout_s: float | None = None,
+    features_only: bool = False,
 ) -> Submission:
     """Run the job on the local cluster: attached until it ends if `bounded`, else detached."""
     command = [str(flink_home() / "bin" / "flink"), "run"]
@@ -47,6 +48,8 @@ def flink_run(
         command += ["--profile", profile]
     if parallelism:
         command += ["--parallelism", str(parallelism)]
+    if features_only:
+        command.append("--features-only")
     env = {
         **os.environ,
         "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),

@@ -26,6 +26,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         "job_throughput_p1_rocksdb",
         "job_throughput_p2_rocksdb",
         "job_throughput_p1_hashmap",
+        "jvm_path_p1_rocksdb",
         "per_event_consumer",
         "batched_consumer_10000",
         "spark_structured_streaming",
@@ -39,6 +40,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     assert 0.8 * tiny.events <= variants["job_throughput_p1_rocksdb"]["events"] <= 0.82 * tiny.events
     assert set(report["ratios"]) >= {
         "job_vs_onnx_ceiling",
+        "job_vs_jvm_path",
         "job_vs_per_event_consumer",
         "job_vs_batched_consumer",
         "job_vs_spark_structured_streaming",
