@@ -14,8 +14,9 @@ from streamscore.shared.features.sql import (
     compile_features,
     compile_profile_history,
     compile_profiles,
+    profile_features,
 )
-from streamscore.shared.spec import PipelineSpec, ProfileFeature
+from streamscore.shared.spec import PipelineSpec
 
 
 def with_time_columns(events: DataFrame, spec: PipelineSpec) -> DataFrame:
@@ -50,7 +51,7 @@ def compute_features(
     no `profiles` at all) get each profile feature's default.
     """
     frame = with_time_columns(events, spec)
-    names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
+    names = [f.name for f in profile_features(spec)]
     if profiles is not None and names:
         on = [spec.event.key]
         if PERIOD_COLUMN in profiles.columns:

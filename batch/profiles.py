@@ -21,7 +21,8 @@ from streamscore.batch.job_args import job_parser
 from streamscore.batch.training_set import history_files
 from streamscore.shared.avro import profile_schema
 from streamscore.shared.errors import StreamscoreError
-from streamscore.shared.spec import PipelineSpec, ProfileFeature, load_pipeline
+from streamscore.shared.features.sql import profile_features
+from streamscore.shared.spec import PipelineSpec, load_pipeline
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def publish(frame: DataFrame, spec: PipelineSpec, bootstrap: str, registry_url: 
 
     from streamscore.deploy.kafka_io import RegistryClient, ensure_topics
 
-    names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
+    names = [f.name for f in profile_features(spec)]
     schema = profile_schema(spec.name, spec.event.key, names)
     schema_id = RegistryClient(registry_url).register(f"{spec.topics.profiles}-value", schema)
     ensure_topics(bootstrap, [spec.topics.profiles], spec.topics.partitions, compacted=[spec.topics.profiles])
@@ -76,7 +77,7 @@ def build_profiles(
 ) -> ProfileRun:
     """Profiles as of `as_of_ms` (default: after the newest event) to Parquet, and to Kafka if `kafka`
     = (bootstrap servers, registry URL) is given."""
-    if not any(isinstance(f, ProfileFeature) for f in spec.features):
+    if not profile_features(spec):
         raise StreamscoreError(f"pipeline {spec.name!r} defines no profile features")
     events = spark.read.parquet(*[str(f) for f in history_files(history)])
     if as_of_ms is None:

@@ -56,11 +56,11 @@ def measure_latency(
     seconds: float,
 ) -> dict[str, Any]:
     """Run the job on topics of its own, produce `rate` events/s for `seconds`, return the percentiles."""
-    from streamscore.deploy.cli import produce_events
+    from streamscore.deploy.cli import ensure_pipeline_topics, produce_events
 
     spec_file = dump_pipeline(with_topic_suffix(spec, uuid.uuid4().hex[:8]), folder / f"latency-{profile}.yaml")
     spec = load_pipeline(spec_file)
-    produce_events(spec, events.slice(0, 0), malformed_rate=0.0, seed=0)  # creates the topics
+    ensure_pipeline_topics(spec)
     job = flink_run(stack, spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
     if job.job_id is None:
         raise StreamscoreError("flink run printed no job id")

@@ -160,23 +160,31 @@ def write_history(table: "pa.Table", out: Path) -> Path:
     return path
 
 
-def produce_events(
-    spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int, realtime: bool = False
-) -> "ProduceReport":
-    from rich.progress import Progress
+def ensure_pipeline_topics(spec: PipelineSpec) -> None:
+    """Every topic of the pipeline on the local stack: profiles compacted, outputs stamped with append time."""
+    from streamscore.deploy.kafka_io import ensure_topics
 
-    from streamscore.deploy.kafka_io import RegistryClient, ensure_topics, produce_table
-
-    config = local_stack.StackConfig.from_env()
     topics = spec.topics
     outputs = [topics.scored, topics.dead_letters, topics.review, topics.drift, topics.alerts]
     ensure_topics(
-        config.bootstrap_servers,
+        local_stack.StackConfig.from_env().bootstrap_servers,
         [topics.events, *outputs, topics.profiles],
         topics.partitions,
         compacted=[topics.profiles],
         append_time=outputs,
     )
+
+
+def produce_events(
+    spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int, realtime: bool = False
+) -> "ProduceReport":
+    from rich.progress import Progress
+
+    from streamscore.deploy.kafka_io import RegistryClient, produce_table
+
+    config = local_stack.StackConfig.from_env()
+    topics = spec.topics
+    ensure_pipeline_topics(spec)
     numeric = next((name for name, rule in spec.event.fields.items() if rule.max is not None), None)
     with Progress(console=console, transient=True) as progress:
         progress.add_task(f"producing {table.num_rows:,} records", total=None)

@@ -2,8 +2,8 @@
 
 from pyflink.table import Table, TableEnvironment
 
-from streamscore.shared.features.sql import FLINK, compile_features
-from streamscore.shared.spec import PipelineSpec, ProfileFeature
+from streamscore.shared.features.sql import FLINK, compile_features, profile_features
+from streamscore.shared.spec import PipelineSpec
 
 
 def compute_features(t_env: TableEnvironment, source: str, spec: PipelineSpec) -> Table:
@@ -21,7 +21,7 @@ def compute_features(t_env: TableEnvironment, source: str, spec: PipelineSpec) -
 
 def without_profiles(t_env: TableEnvironment, source: str, spec: PipelineSpec) -> str:
     """A view of `source` with every profile feature null (so defaults apply); returns its name."""
-    names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
+    names = [f.name for f in profile_features(spec)]
     if not names:
         return source
     nulls = ", ".join(f"CAST(NULL AS DOUBLE) AS `{name}`" for name in names)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streamscore.shared.features.sql import TS_COLUMN, interval, quote
-from streamscore.shared.spec import PipelineSpec, ProfileFeature
+from streamscore.shared.features.sql import TS_COLUMN, interval, profile_features, quote
+from streamscore.shared.spec import PipelineSpec
 from streamscore.streaming.tables import ddl, sql_string
 
 DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
@@ -116,7 +116,7 @@ def profile_table(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
     """The compacted profiles topic as a versioned table: one version per entity and `as_of_ms`."""
     from streamscore.shared.avro import profile_schema
 
-    names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
+    names = [f.name for f in profile_features(spec)]
     key = quote(spec.event.key)
     columns = [
         f"{key} STRING NOT NULL",

@@ -16,9 +16,9 @@ from pathlib import Path
 from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment
 
 from streamscore.scoring.registry import default_tracking_uri
-from streamscore.shared.features.sql import TS_COLUMN, quote
+from streamscore.shared.features.sql import TS_COLUMN, profile_features, quote
 from streamscore.shared.features.vector import FeatureVector
-from streamscore.shared.spec import PipelineSpec, ProfileFeature, load_pipeline
+from streamscore.shared.spec import PipelineSpec, load_pipeline
 from streamscore.streaming.features import compute_features
 from streamscore.streaming.kafka_tables import (
     DEAD_LETTER_COLUMNS,
@@ -80,7 +80,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
 
     enriched = valid
-    names = [f.name for f in spec.features if isinstance(f, ProfileFeature)]
+    names = [f.name for f in profile_features(spec)]
     if names:
         t_env.execute_sql(profile_table("profiles", spec, kafka))
         key = quote(spec.event.key)

@@ -169,7 +169,8 @@ _PART_SQL = {"n": "COUNT({v})", "s": "SUM({v})", "ss": "SUM({v} * {v})", "mx": "
 _PART_MERGE = {"n": "SUM", "s": "SUM", "ss": "SUM", "mx": "MAX", "mn": "MIN"}
 
 
-def _profile_features(spec: PipelineSpec) -> list[ProfileFeature]:
+def profile_features(spec: PipelineSpec) -> list[ProfileFeature]:
+    """The spec's profile features, in vector order: the columns of the profiles topic and of the join."""
     return [f for f in spec.features if isinstance(f, ProfileFeature)]
 
 
@@ -197,7 +198,7 @@ def compile_profile_partials(spec: PipelineSpec, source: str) -> Stage:
     """
     time = quote(spec.event.time)
     columns = [quote(spec.event.key), f"FLOOR({time} / {spec.profiles.refresh}) AS {quote(PERIOD_COLUMN)}"]
-    for feature in _profile_features(spec):
+    for feature in profile_features(spec):
         value = "1" if feature.field is None else f"CAST({quote(feature.field)} AS DOUBLE)"
         columns += [f"{_PART_SQL[p].format(v=value)} AS {quote(_part(feature, p))}" for p in _PARTS[feature.agg]]
     sql = (
@@ -218,7 +219,7 @@ def compile_profile_history(spec: PipelineSpec, source: str) -> list[Stage]:
     parts = compile_profile_partials(spec, source)
     key, period = quote(spec.event.key), quote(PERIOD_COLUMN)
     columns = [key, period]
-    for feature in _profile_features(spec):
+    for feature in profile_features(spec):
         periods = feature.lookback // spec.profiles.refresh
         frame = f"OVER (PARTITION BY {key} ORDER BY {period} RANGE BETWEEN {periods} PRECEDING AND 1 PRECEDING)"
         merged = {p: f"{_PART_MERGE[p]}({quote(_part(feature, p))}) {frame}" for p in _PARTS[feature.agg]}
@@ -242,7 +243,7 @@ def compile_profiles(spec: PipelineSpec, source: str, as_of_ms: int) -> list[Sta
     period, end = quote(PERIOD_COLUMN), as_of_ms // refresh
     columns = [quote(spec.event.key)]
     lookback = 0
-    for feature in _profile_features(spec):
+    for feature in profile_features(spec):
         begin = end - feature.lookback // refresh
         lookback = max(lookback, feature.lookback // refresh)
         inside = f"{period} >= {begin} AND {period} < {end}"
