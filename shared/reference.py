@@ -29,6 +29,16 @@ def quantile_edges(values: FloatArray, bins: int) -> list[float]:
     return [float(q) for q in np.unique(quantiles)]
 
 
+def bin_index(values: FloatArray, edges: list[float]) -> npt.NDArray[np.int16]:
+    """The bin of each value, -1 for NaN: what the stream counts per window.
+
+    >>> bin_index(np.array([0.0, 1.0, 1.5, 2.0, np.nan]), [1.0, 2.0]).tolist()
+    [0, 1, 1, 2, -1]
+    """
+    index = np.searchsorted(np.asarray(edges, dtype=np.float64), values.astype(np.float64), side="right")
+    return np.where(np.isnan(values), -1, index).astype(np.int16)
+
+
 def bin_counts(values: FloatArray, edges: list[float]) -> npt.NDArray[np.int64]:
     """Counts of the non-null values in each of the len(edges) + 1 bins.
 

@@ -227,11 +227,24 @@ class DriftThresholds(_Strict):
 
 
 class DriftConfig(_Strict):
+    """Sliding event-time windows over the scored feature vectors, compared with the model's baseline.
+
+    Windows close with the job's watermark, so events up to `event.max_out_of_orderness` late are
+    counted in their windows; later ones are dead letters (`late`) and never scored, so every
+    scored event is in exactly the windows its event time falls in.
+    """
+
+    enabled: bool = True
     window: DurationMs = 600_000
     slide: DurationMs = 60_000
     bins: int = Field(default=10, ge=2, le=100)
     consecutive: int = Field(default=3, ge=1)
-    allowed_lateness: DurationMs = 60_000
+    """An alert needs this many consecutive windows at level `alert` for one feature."""
+    min_count: int = Field(default=500, ge=1)
+    """Windows with fewer non-null values are `low_count`, not judged: with n values over 10 bins,
+    sampling noise alone gives a PSI of about 9/n."""
+    exclude: list[Name] = []
+    """Features not watched, e.g. hour_of_day: a 10-minute window never looks like a whole day."""
     thresholds: DriftThresholds = DriftThresholds()
     per_feature: dict[Name, DriftThresholds] = {}
 
@@ -240,6 +253,9 @@ class DriftConfig(_Strict):
         if self.window % self.slide != 0:
             raise ValueError(f"window must be a multiple of slide, got {self.window} ms and {self.slide} ms")
         return self
+
+    def thresholds_for(self, name: str) -> DriftThresholds:
+        return self.per_feature.get(name, self.thresholds)
 
 
 class RuntimeProfile(_Strict):
@@ -334,9 +350,10 @@ class PipelineSpec(_Strict):
         unknown = sorted({r.feature for r in self.baseline.rules} - set(names))
         if unknown:
             raise ValueError(f"baseline.rules name unknown features {unknown}; features: {names}")
-        unknown = sorted(set(self.drift.per_feature) - set(names))
-        if unknown:
-            raise ValueError(f"drift.per_feature names unknown features {unknown}; features: {names}")
+        for key, named in (("per_feature", set(self.drift.per_feature)), ("exclude", set(self.drift.exclude))):
+            unknown = sorted(named - set(names))
+            if unknown:
+                raise ValueError(f"drift.{key} names unknown features {unknown}; features: {names}")
         return self
 
     @property

@@ -2,7 +2,7 @@
 
 from pyflink.table import Table, TableEnvironment
 
-from streamscore.shared.features.sql import FLINK, compile_features, profile_features
+from streamscore.shared.features.sql import FLINK, TS_COLUMN, compile_features, profile_features
 from streamscore.shared.spec import PipelineSpec
 
 
@@ -10,10 +10,11 @@ def compute_features(t_env: TableEnvironment, source: str, spec: PipelineSpec) -
     """Register the chain of feature views over `source` and return the last one.
 
     `source` must have the event columns and the `TS_COLUMN` rowtime (see `tables.create_table`)
-    and, when the spec has profile features, one nullable column per profile feature.
+    and, when the spec has profile features, one nullable column per profile feature. The result
+    keeps the rowtime: the drift windows are event-time windows over scored rows.
     """
     result = t_env.from_path(source)
-    for stage in compile_features(spec, FLINK, source):
+    for stage in compile_features(spec, FLINK, source, keep=(TS_COLUMN,)):
         result = t_env.sql_query(stage.sql)
         t_env.create_temporary_view(stage.name, result)
     return result

@@ -5,7 +5,8 @@
 Raw Kafka records -> DECODE_CONFLUENT_AVRO (JVM) -> validation (dead letters with bytes and
 reason) -> profiles (event-time temporal join on the compacted topic) -> the shared feature SQL
 (keyed OVER windows in RocksDB) -> pandas UDF scoring over Arrow batches (ONNX Runtime, one
-thread per slot) -> scored, review and dead-letter topics through transactional Kafka sinks.
+thread per slot) -> scored, review and dead-letter topics through transactional Kafka sinks, and
+sliding-window drift statistics -> drift and alert topics (streaming/drift.py).
 """
 
 import argparse
@@ -19,6 +20,7 @@ from streamscore.scoring.registry import default_tracking_uri
 from streamscore.shared.features.sql import TS_COLUMN, profile_features, quote
 from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.spec import PipelineSpec, load_pipeline
+from streamscore.streaming.drift import add_drift, watched
 from streamscore.streaming.features import compute_features
 from streamscore.streaming.kafka_tables import (
     DEAD_LETTER_COLUMNS,
@@ -110,19 +112,23 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
         )
         return statements
 
+    workdir = str(settings.workdir.resolve())
+    tracking_uri = default_tracking_uri(settings.workdir)
     t_env.create_temporary_function(
         "SCORE",
         champion_scorer(
             pipeline=spec.name,
-            workdir=str(settings.workdir.resolve()),
-            tracking_uri=default_tracking_uri(settings.workdir),
+            workdir=workdir,
+            tracking_uri=tracking_uri,
             feature_version=vector.version,
             poll_interval_ms=spec.streaming.model_poll_interval,
             review_band=tuple(spec.decision.review_band) if spec.decision.review_band else None,
             shadow=spec.streaming.shadow,
+            watched=watched(spec),
         ),
     )
     arguments = ", ".join(quote(n) for n in vector.names)
+    t_env.create_temporary_view("scored_rows", t_env.sql_query(f"SELECT *, SCORE({arguments}) AS s FROM `features`"))
     t_env.create_temporary_view(
         "scored",
         t_env.sql_query(
@@ -130,8 +136,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
             f"CAST(TO_TIMESTAMP_LTZ({quote(spec.event.time)}, 3) AS TIMESTAMP(3)) AS `event_time`, "
             "s.`score`, s.`decision`, s.`model_version`, "
             f"'{vector.version}' AS `feature_vector_version`, s.`feature_hash`, s.`challenger_score`, "
-            f"s.`challenger_version`, s.`review` "
-            f"FROM (SELECT *, SCORE({arguments}) AS s FROM `features`)"
+            f"s.`challenger_version`, s.`review` FROM `scored_rows`"
         ),
     )
     t_env.execute_sql(
@@ -143,6 +148,9 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     scored_columns = ", ".join(c.split()[0] for c in SCORED_COLUMNS)
     statements.add_insert_sql(f"INSERT INTO `scored_sink` SELECT {scored_columns} FROM `scored`")
     statements.add_insert_sql(f"INSERT INTO `review_sink` SELECT {scored_columns} FROM `scored` WHERE `review`")
+    if spec.drift.enabled:
+        registry = {"pipeline": spec.name, "workdir": workdir, "tracking_uri": tracking_uri}
+        add_drift(t_env, statements, spec, "scored_rows", kafka, registry)
     return statements
 
 

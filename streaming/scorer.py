@@ -21,29 +21,42 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 from streamscore.scoring.onnx_model import OnnxModel
 from streamscore.shared.bundle import BASELINE_FILE
+from streamscore.shared.drift.assessment import SCORE
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.hashing import feature_hash
+from streamscore.shared.reference import bin_index
 
 log = logging.getLogger("streamscore.scorer")
 SCORE_BINS = 10
 
-RESULT_TYPE = DataTypes.ROW(
-    [
-        DataTypes.FIELD("score", DataTypes.FLOAT()),
-        DataTypes.FIELD("decision", DataTypes.BOOLEAN()),
-        DataTypes.FIELD("review", DataTypes.BOOLEAN()),
-        DataTypes.FIELD("model_version", DataTypes.STRING()),
-        DataTypes.FIELD("feature_hash", DataTypes.BIGINT()),
-        DataTypes.FIELD("challenger_score", DataTypes.FLOAT()),
-        DataTypes.FIELD("challenger_version", DataTypes.STRING()),
-    ]
-)
+Watched = tuple[tuple[str, int | None, int], ...]
+"""(name, position in the vector or None for the score, most bins) per watched distribution."""
+
+
+def bin_field(k: int) -> str:
+    """The result field with the baseline bin of the k-th watched distribution (-1 = null)."""
+    return f"drift_bin_{k}"
+
+
+def result_type(watched: Watched) -> Any:
+    return DataTypes.ROW(
+        [
+            DataTypes.FIELD("score", DataTypes.FLOAT()),
+            DataTypes.FIELD("decision", DataTypes.BOOLEAN()),
+            DataTypes.FIELD("review", DataTypes.BOOLEAN()),
+            DataTypes.FIELD("model_version", DataTypes.STRING()),
+            DataTypes.FIELD("feature_hash", DataTypes.BIGINT()),
+            DataTypes.FIELD("challenger_score", DataTypes.FLOAT()),
+            DataTypes.FIELD("challenger_version", DataTypes.STRING()),
+            *[DataTypes.FIELD(bin_field(k), DataTypes.SMALLINT()) for k in range(len(watched))],
+        ]
+    )
 
 
 class LoadedModel:
     """A verified bundle ready to score: the model, its version, threshold and registry version."""
 
-    def __init__(self, path: Path, registry_version: int, feature_version: str) -> None:
+    def __init__(self, path: Path, registry_version: int, feature_version: str, watched: Watched) -> None:
         self.model, manifest = OnnxModel.from_bundle(path)
         if manifest["feature_order"]["version"] != feature_version:
             raise StreamscoreError(
@@ -53,11 +66,20 @@ class LoadedModel:
         self.version = str(manifest["model_version"])
         self.threshold = float(manifest["threshold"])
         self.registry_version = registry_version
-        self._smoke_test(path)
+        baseline = json.loads((path / BASELINE_FILE).read_text())
+        self.edges = [self._edges(baseline, name, max_bins) for name, _, max_bins in watched]
+        self._smoke_test(baseline["features"])
 
-    def _smoke_test(self, path: Path) -> None:
+    def _edges(self, baseline: dict[str, Any], name: str, max_bins: int) -> list[float]:
+        edges = [float(e) for e in (baseline["score"] if name == SCORE else baseline["features"][name])["edges"]]
+        if len(edges) + 1 > max_bins:
+            raise StreamscoreError(
+                f"bundle {self.version}: {name} has {len(edges) + 1} baseline bins, the spec allows {max_bins}"
+            )
+        return edges
+
+    def _smoke_test(self, baseline: dict[str, Any]) -> None:
         """Score rows built from the bundle's own baseline (min, mean, max per feature): finite, in [0, 1]."""
-        baseline = json.loads((path / BASELINE_FILE).read_text())["features"]
         stats = list(baseline.values())
         rows = np.array([[s[k] for s in stats] for k in ("min", "mean", "max")], dtype=np.float32)
         scores = self.model.score(rows)
@@ -78,6 +100,7 @@ class ChampionScorer(ScalarFunction):
         poll_interval_ms: int,
         review_band: tuple[float, float] | None,
         shadow: bool,
+        watched: Watched,
     ) -> None:
         self.pipeline = pipeline
         self.workdir = workdir
@@ -86,6 +109,7 @@ class ChampionScorer(ScalarFunction):
         self.poll_interval_s = poll_interval_ms / 1000
         self.review_band = review_band
         self.shadow = shadow
+        self.watched = watched
 
     def open(self, function_context: FunctionContext) -> None:
         if self.tracking_uri:
@@ -115,7 +139,7 @@ class ChampionScorer(ScalarFunction):
         if found is None or (current is not None and found.version == current.registry_version):
             return current
         try:
-            loaded = LoadedModel(found.path, found.version, self.feature_version)
+            loaded = LoadedModel(found.path, found.version, self.feature_version, self.watched)
         except (StreamscoreError, OSError, KeyError, ValueError) as exc:
             log.error("refusing %s v%s of %s, keeping the running model: %s", alias, found.version, self.pipeline, exc)
             if current is not None:
@@ -160,6 +184,10 @@ class ChampionScorer(ScalarFunction):
                     self.challenger.model.score(features) if self.challenger else np.full(n, np.nan, np.float32)
                 ),
                 "challenger_version": np.full(n, self.challenger.version if self.challenger else None, dtype=object),
+                **{
+                    bin_field(k): bin_index(scores if position is None else features[:, position], edges)
+                    for k, ((_, position, _), edges) in enumerate(zip(self.watched, champion.edges, strict=True))
+                },
             }
         )
         bins = np.bincount(np.minimum((scores * SCORE_BINS).astype(int), SCORE_BINS - 1), minlength=SCORE_BINS)
@@ -173,4 +201,4 @@ class ChampionScorer(ScalarFunction):
 
 def champion_scorer(**settings: Any) -> Any:
     """The registered pandas UDF: Flink hands it Arrow batches of the feature columns."""
-    return udf(ChampionScorer(**settings), result_type=RESULT_TYPE, func_type="pandas")
+    return udf(ChampionScorer(**settings), result_type=result_type(settings["watched"]), func_type="pandas")

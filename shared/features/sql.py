@@ -137,17 +137,18 @@ def _feature_expr(spec: PipelineSpec, feature: object) -> str:
     raise TypeError(f"no SQL for feature kind {type(feature).__name__}")
 
 
-def compile_features(spec: PipelineSpec, dialect: Dialect, source: str) -> list[Stage]:
+def compile_features(spec: PipelineSpec, dialect: Dialect, source: str, keep: tuple[str, ...] = ()) -> list[Stage]:
     """The chain of SELECTs that turns the input view `source` into id, key, time and the features.
 
-    The last stage's columns are the event id, the entity key, the event time (BIGINT ms) and
-    one FLOAT column per feature in `FeatureVector.of(spec).names` order.
+    The last stage's columns are the event id, the entity key, the event time (BIGINT ms), the
+    `keep` columns of `source` (the stream keeps its rowtime for drift windows) and one FLOAT
+    column per feature in `FeatureVector.of(spec).names` order.
     """
     stages = _window_stages(spec, dialect, source)
     last = stages[-1].name if stages else source
     vector = FeatureVector.of(spec)
-    keep = [spec.event.id, spec.event.key, spec.event.time]
-    columns = [quote(c) for c in keep] + [
+    carried = [spec.event.id, spec.event.key, spec.event.time, *keep]
+    columns = [quote(c) for c in carried] + [
         f"CAST({_feature_expr(spec, f)} AS FLOAT) AS {quote(f.name)}" for f in vector.features
     ]
     final = Stage(name=f"{source}__features", source=last, sql=f"SELECT {', '.join(columns)} FROM {quote(last)}")

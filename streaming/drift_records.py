@@ -1,0 +1,117 @@
+"""The table function that turns one window's aggregate columns into drift records, one per watched
+distribution, against the baseline of the model version that scored the window's events.
+
+It runs on one row per window and model version (a few per minute), so plain Python is fine; the
+per-event work (binning, counting) happened in the scorer and in the JVM's window aggregate.
+The latest PSI and JS distance per feature are Flink gauges, in millionths because PyFlink gauges
+are integers (`streamscore.drift.<name>.psi_millionths`, `.js_distance_millionths`).
+"""
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from pyflink.table import DataTypes
+from pyflink.table.udf import FunctionContext, TableFunction, udtf
+
+from streamscore.shared.bundle import BASELINE_FILE, verify_bundle
+from streamscore.shared.drift.assessment import SCORE, assess
+from streamscore.shared.drift.window_stats import WindowStats
+from streamscore.shared.errors import StreamscoreError
+from streamscore.shared.spec import DriftThresholds
+
+log = logging.getLogger("streamscore.drift")
+
+PARTIALS = ("nulls", "sum", "sum_squares", "min", "max")
+"""Leading elements of each window column; the bin counts follow."""
+
+RESULT_COLUMNS = [
+    ("feature", DataTypes.STRING()),
+    ("count", DataTypes.BIGINT()),
+    ("null_rate", DataTypes.DOUBLE()),
+    ("mean", DataTypes.DOUBLE()),
+    ("std", DataTypes.DOUBLE()),
+    ("min", DataTypes.DOUBLE()),
+    ("max", DataTypes.DOUBLE()),
+    ("unknown_rate", DataTypes.DOUBLE()),
+    ("bin_counts", DataTypes.ARRAY(DataTypes.BIGINT())),
+    ("psi", DataTypes.DOUBLE()),
+    ("js_distance", DataTypes.DOUBLE()),
+    ("ks_statistic", DataTypes.DOUBLE()),
+    ("mean_shift_std", DataTypes.DOUBLE()),
+    ("level", DataTypes.STRING()),
+]
+
+
+def window_stats(count: int, column: list[float | None]) -> WindowStats:
+    """A window's statistics from its aggregate column: PARTIALS, then one count per bin."""
+    nulls, total, squares, low, high = column[: len(PARTIALS)]
+    return WindowStats(
+        bins=[int(c or 0) for c in column[len(PARTIALS) :]],
+        count=count,
+        nulls=int(nulls or 0),
+        total=total or 0.0,
+        total_squares=squares or 0.0,
+        min=low,
+        max=high,
+    )
+
+
+class DriftRecords(TableFunction):
+    def __init__(
+        self,
+        *,
+        pipeline: str,
+        workdir: str,
+        tracking_uri: str,
+        names: list[str],
+        thresholds: list[dict[str, float]],
+        min_count: int,
+    ) -> None:
+        self.pipeline = pipeline
+        self.workdir = workdir
+        self.tracking_uri = tracking_uri
+        self.names = names
+        self.thresholds = thresholds
+        self.min_count = min_count
+
+    def open(self, function_context: FunctionContext) -> None:
+        os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        from streamscore.scoring.registry import ModelRegistry
+
+        self.registry = ModelRegistry(self.pipeline, Path(self.workdir))
+        self.baselines: dict[str, dict[str, Any]] = {}
+        self.latest: dict[str, dict[str, float]] = {name: {"psi": 0.0, "js_distance": 0.0} for name in self.names}
+        group = function_context.get_metric_group().add_group("streamscore").add_group("drift")
+        for name in self.names:
+            feature = group.add_group(name)
+            for statistic in ("psi", "js_distance"):
+                feature.gauge(f"{statistic}_millionths", lambda n=name, s=statistic: round(self.latest[n][s] * 1e6))
+
+    def _baseline(self, model_version: str) -> dict[str, Any]:
+        """The baseline of the registered bundle with this model version, verified once and cached."""
+        if model_version not in self.baselines:
+            for model in self.registry.versions():
+                if model.manifest().get("model_version") == model_version:
+                    verify_bundle(model.path)
+                    baseline = json.loads((model.path / BASELINE_FILE).read_text())
+                    self.baselines[model_version] = {**baseline["features"], SCORE: baseline["score"]}
+                    break
+            else:
+                raise StreamscoreError(f"drift: no registered bundle of {self.pipeline!r} is {model_version!r}")
+        return self.baselines[model_version]
+
+    def eval(self, model_version: str, count: int, *columns: list[float | None]) -> Any:
+        baseline = self._baseline(model_version)
+        for name, column, thresholds in zip(self.names, columns, self.thresholds, strict=True):
+            record = assess(window_stats(count, column), baseline[name], DriftThresholds(**thresholds), self.min_count)
+            self.latest[name] = {"psi": record["psi"], "js_distance": record["js_distance"]}
+            if record["level"] == "alert":
+                log.warning("drift alert level for %s (model %s): psi %.3f", name, model_version, record["psi"])
+            yield (name, *[record[column] for column, _ in RESULT_COLUMNS[1:]])
+
+
+def drift_records(**settings: Any) -> Any:
+    return udtf(DriftRecords(**settings), result_types=[t for _, t in RESULT_COLUMNS])
