@@ -138,3 +138,13 @@ def scoring(spark: Any, flink_stack: Any, payments_spec: PipelineSpec, tmp_path_
     from streaming_fixtures import scoring_run
 
     return scoring_run(spark, flink_stack, payments_spec, tmp_path_factory.mktemp("scoring"), live_events=4_000)
+
+
+@pytest.fixture(scope="session")
+def drifting(
+    spark: Any, flink_stack: Any, payments_spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    """One stream with a known shift, scored with drift on; shared by the drift stream and report tests."""
+    from drift_fixtures import drift_run
+
+    return drift_run(spark, flink_stack, payments_spec, tmp_path_factory.mktemp("drift"))
