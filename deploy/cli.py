@@ -6,7 +6,6 @@ is wrong and how to fix it, and exit 1; only a bug shows a traceback.
 
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +16,7 @@ from rich.table import Table
 
 from streamscore.deploy import cli_batch, cli_stream
 from streamscore.deploy import stack as local_stack
+from streamscore.shared.durations import parse_instant
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, load_pipeline
 
@@ -38,13 +38,7 @@ PipelineOption = Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline
 
 
 def _parse_time(text: str) -> int:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise StreamscoreError(f"expected an ISO date or time like 2026-01-01T00:00, got {text!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return int(parse_instant(text).timestamp() * 1000)
 
 
 @stack_app.command("up")

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from streamscore.shared.durations import parse_instant
+from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import load_pipeline
 
 console = Console()
@@ -51,6 +53,25 @@ def bench(
     run(load_pipeline(pipeline), workdir, profile, results, console)
 
 
+def drift_report(
+    pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline spec (YAML).")],
+    since: Annotated[str, typer.Option(help="First window end to show (ISO time, UTC unless it says).")],
+    until: Annotated[str, typer.Option(help="Last window end to show (ISO time).")],
+    workdir: Annotated[Path, typer.Option(help="The registry holding the models' baselines.")] = Path("data"),
+    out: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("results/drift-report.html"),
+) -> None:
+    """Drift per feature over time, baseline vs current histograms, the score over time and the
+    alert timeline, from the pipeline's drift and alert topics, as one HTML page."""
+    from streamscore.reports.drift_report import load, write_report
+
+    data = load(load_pipeline(pipeline), workdir, parse_instant(since), parse_instant(until))
+    if not data.records:
+        raise StreamscoreError(f"no drift records with window ends from {since} to {until} on {data.spec.topics.drift}")
+    path = write_report(data, out)
+    console.print(f"{len(data.records):,} drift records, {len(data.alerts)} alerts -> {path}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(score)
     app.command()(bench)
+    app.command("drift-report")(drift_report)

@@ -5,6 +5,7 @@ the run's parameters and metrics); the aliases `champion` (what the stream serve
 `challenger` (the newest candidate, optionally shadow-scored) are the only pointers the jobs use.
 """
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from streamscore.shared.bundle import read_manifest
+from streamscore.shared.bundle import BASELINE_FILE, read_manifest, verify_bundle
+from streamscore.shared.drift.assessment import SCORE
 from streamscore.shared.errors import StreamscoreError
 
 CHAMPION = "champion"
@@ -110,6 +112,20 @@ class ModelRegistry:
             return self.get(reference)
         except RegistryError:
             return None
+
+    def baseline(self, model_version: str) -> dict[str, Any]:
+        """The verified baseline of the registered bundle with this `model_version` (drift records
+        name the model version, not the registry's number): feature entries plus SCORE.
+
+        Raises:
+            RegistryError: no registered bundle has that model version.
+        """
+        for model in self.versions():
+            if model.manifest().get("model_version") == model_version:
+                verify_bundle(model.path)
+                baseline = json.loads((model.path / BASELINE_FILE).read_text())
+                return {**baseline["features"], SCORE: baseline["score"]}
+        raise RegistryError(f"no registered bundle of {self.name!r} has model version {model_version!r}")
 
     def set_alias(self, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(self.name, alias, str(version))

@@ -7,7 +7,6 @@ The latest PSI and JS distance per feature are Flink gauges, in millionths becau
 are integers (`streamscore.drift.<name>.psi_millionths`, `.js_distance_millionths`).
 """
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -16,10 +15,8 @@ from typing import Any
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
-from streamscore.shared.bundle import BASELINE_FILE, verify_bundle
-from streamscore.shared.drift.assessment import SCORE, assess
+from streamscore.shared.drift.assessment import assess
 from streamscore.shared.drift.window_stats import WindowStats
-from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import DriftThresholds
 
 log = logging.getLogger("streamscore.drift")
@@ -90,21 +87,10 @@ class DriftRecords(TableFunction):
             for statistic in ("psi", "js_distance"):
                 feature.gauge(f"{statistic}_millionths", lambda n=name, s=statistic: round(self.latest[n][s] * 1e6))
 
-    def _baseline(self, model_version: str) -> dict[str, Any]:
-        """The baseline of the registered bundle with this model version, verified once and cached."""
-        if model_version not in self.baselines:
-            for model in self.registry.versions():
-                if model.manifest().get("model_version") == model_version:
-                    verify_bundle(model.path)
-                    baseline = json.loads((model.path / BASELINE_FILE).read_text())
-                    self.baselines[model_version] = {**baseline["features"], SCORE: baseline["score"]}
-                    break
-            else:
-                raise StreamscoreError(f"drift: no registered bundle of {self.pipeline!r} is {model_version!r}")
-        return self.baselines[model_version]
-
     def eval(self, model_version: str, count: int, *columns: list[float | None]) -> Any:
-        baseline = self._baseline(model_version)
+        if model_version not in self.baselines:  # verified once per model version and worker
+            self.baselines[model_version] = self.registry.baseline(model_version)
+        baseline = self.baselines[model_version]
         for name, column, thresholds in zip(self.names, columns, self.thresholds, strict=True):
             record = assess(window_stats(count, column), baseline[name], DriftThresholds(**thresholds), self.min_count)
             self.latest[name] = {"psi": record["psi"], "js_distance": record["js_distance"]}

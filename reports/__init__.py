@@ -1,0 +1,1 @@
+"""Pages for people: what the stream's drift and alert topics say, as charts."""
