@@ -16,7 +16,14 @@ $(JARS)/.fetched: deploy/jvm/pom.xml deploy/jvm/*/pom.xml $(shell find deploy/jv
 	mvn --batch-mode --quiet -s deploy/jvm/settings.xml -f deploy/jvm/pom.xml package -Djars.dir=$(CURDIR)/$(JARS)
 	touch $@
 
-setup: $(BIN)/.installed $(JARS)/.fetched
+# The drift report's test renders the page in headless Chromium (Debian's package).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+setup: $(BIN)/.installed $(JARS)/.fetched $(CHROMIUM)
 
 demo: setup
 	$(BIN)/streamscore demo --pipeline examples/payments/pipeline.yaml

@@ -97,4 +97,6 @@ def run_job(
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     (t10, c10), (t90, c90) = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
     name = f"{'jvm_path' if features_only else f'job_{profile}'}_p{parallelism}_{spec.streaming.state_backend}"
+    if not spec.drift.enabled and not features_only:
+        name += "_no_drift"
     return Measurement(name, round(0.8 * total), t90 - t10, c90 - c10)

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from streamscore.batch.session import local_session
 from streamscore.benchmarks.ceiling import onnx_ceiling
+from streamscore.benchmarks.charts import write_charts
 from streamscore.benchmarks.consumers import consume_and_score
 from streamscore.benchmarks.job import run_job
 from streamscore.benchmarks.latency import measure_latency
@@ -123,6 +124,7 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
         "hashmap_vs_rocksdb_state": per_core(
             by_name["job_throughput_p1_rocksdb"], by_name["job_throughput_p1_hashmap"]
         ),
+        "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"]),
     }
 
 
@@ -152,8 +154,11 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"  # the other state backend
     alt = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"state_backend": other})})
     alt_file = dump_pipeline(alt, spec_file.with_name(f"pipeline-{other}.yaml"))
+    quiet = spec.model_copy(update={"drift": spec.drift.model_copy(update={"enabled": False})})
+    quiet_file = dump_pipeline(quiet, spec_file.with_name("pipeline-no-drift.yaml"))
     runs = (
         (spec, spec_file, 1, False),
+        (quiet, quiet_file, 1, False),
         (spec, spec_file, 2, False),
         (alt, alt_file, 1, False),
         (spec, spec_file, 1, True),
@@ -223,7 +228,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
         "capacity": _capacity(job.events_per_core_second, ratios["parallelism_2_vs_1_efficiency"]),
-        "not_measured_yet": ["job_by_model_size", "keys_in_state", "drift_on_off"],
+        "not_measured_yet": ["job_by_model_size", "keys_in_state"],
     }
     _write(report, results)
     _print(report, console)
@@ -247,6 +252,7 @@ def _write(report: dict[str, Any], results: Path) -> None:
     ]
     lines += ["", "| ratio (per core) | value |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in report["ratios"].items()]
+    lines += ["", *[f"![{path.stem}]({path.name})" for path in write_charts(report, results)]]
     (results / f"bench-{report['run']}.md").write_text("\n".join(lines) + "\n")
 
 

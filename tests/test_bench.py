@@ -20,10 +20,13 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     written = json.loads((tmp_path / "results" / "latest.json").read_text())
     assert written == json.loads(json.dumps(report))
     assert (tmp_path / "results" / f"bench-{report['run']}.md").is_file()
+    for chart in ("throughput", "latency", "model-size"):
+        assert (tmp_path / "results" / f"bench-{report['run']}-{chart}.png").stat().st_size > 10_000
     variants = report["variants"]
     assert set(variants) == {
         f"onnx_ceiling_batch_{scoring.spec.streaming.profiles['throughput'].arrow_batch_size}",
         "job_throughput_p1_rocksdb",
+        "job_throughput_p1_rocksdb_no_drift",
         "job_throughput_p2_rocksdb",
         "job_throughput_p1_hashmap",
         "jvm_path_p1_rocksdb",
@@ -44,6 +47,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         "job_vs_per_event_consumer",
         "job_vs_batched_consumer",
         "job_vs_spark_structured_streaming",
+        "drift_on_vs_off",
     }
     # The load's last max_out_of_orderness waits for newer events that never come: scored < produced.
     assert [(r["profile"], 0 < r["scored"] < r["events"]) for r in report["latency_ms"]] == [

@@ -20,6 +20,8 @@ FORBIDDEN = {
     "streamscore.batch",
     "streamscore.streaming",
     "streamscore.deploy",
+    "streamscore.scoring",
+    "streamscore.reports",
 }
 
 
