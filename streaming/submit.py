@@ -35,9 +35,13 @@ def flink_run(
     parallelism: int | None = None,
     timeout_s: float | None = None,
     features_only: bool = False,
+    savepoint: str | None = None,
 ) -> Submission:
-    """Run the job on the local cluster: attached until it ends if `bounded`, else detached."""
+    """Run the job on the local cluster: attached until it ends if `bounded`, else detached; from
+    `savepoint` (state and Kafka offsets) when upgrading a stopped job."""
     command = [str(flink_home() / "bin" / "flink"), "run"]
+    if savepoint:
+        command += ["--fromSavepoint", savepoint]
     if not bounded:
         command.append("--detached")
     command += ["--python", str(JOB_FILE), "--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]

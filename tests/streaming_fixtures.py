@@ -77,3 +77,22 @@ def scoring_run(spark: Any, stack: Any, payments_spec: PipelineSpec, folder: Pat
         review=read_topic(stack, spec.topics.review),
         champion_version=champion,
     )
+
+
+def batch_feature_hashes(spark: Any, run: ScoringRun, scored: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """(feature vectors, their hashes) that Spark computes for the `scored` events of `run`'s live
+    table, with the profiles the stream looked up: what the stream must have computed."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from streamscore.batch.features import compute_features, profiles_as_of
+    from streamscore.shared.hashing import feature_hash
+
+    spec = run.spec
+    ids = [s["event_id"] for s in scored]
+    live = run.live.filter(pc.is_in(run.live["event_id"], pa.array(ids)))
+    history = spark.read.parquet(str(run.spec_file.parent / "history"))
+    profiles = profiles_as_of(spark, history, spec, run.as_of_ms)
+    batch = compute_features(spark, spark.createDataFrame(live), spec, profiles).toPandas().set_index(spec.event.id)
+    features = batch.loc[ids, [f.name for f in spec.features]].to_numpy(np.float32)
+    return features, feature_hash(features)

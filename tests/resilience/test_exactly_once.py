@@ -9,25 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from flink_jobs import job_state, stop_with_savepoint, wait
 from streaming_fixtures import ScoringRun, read_topic
 
 from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suffix
 
 pytestmark = pytest.mark.stack
-
-
-def _job_state(stack: Any, job_id: str) -> str:
-    return str(requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=5).json()["state"])
-
-
-def _wait(condition: Any, timeout_s: float, what: str) -> float:
-    began = time.monotonic()
-    while not condition():
-        if time.monotonic() - began > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(1)
-    return time.monotonic() - began
 
 
 def test_a_taskmanager_crash_loses_and_duplicates_nothing(
@@ -50,7 +37,7 @@ def test_a_taskmanager_crash_loses_and_duplicates_nothing(
     group = f"eo-{uuid.uuid4().hex[:8]}"
     job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, bounded=False)
     assert job.job_id is not None
-    _wait(lambda: len(read_topic(flink_stack, spec.topics.scored)) > 500, 120, "the first committed output")
+    wait(lambda: len(read_topic(flink_stack, spec.topics.scored)) > 500, 120, "the first committed output")
 
     taskmanager = FlinkTaskManager(flink_stack)
     pid = taskmanager.pid()
@@ -59,31 +46,25 @@ def test_a_taskmanager_crash_loses_and_duplicates_nothing(
     crashed = time.monotonic()
     taskmanager.start()
     produced += produce_events(spec, second, malformed_rate=0.02, seed=6).total
-    _wait(lambda: _job_state(flink_stack, job.job_id) == "RUNNING", 120, "the job to run again")
-    _wait(lambda: len(read_topic(flink_stack, spec.topics.scored)) > 2_500, 180, "output after recovery")
+    wait(lambda: job_state(flink_stack, job.job_id) == "RUNNING", 120, "the job to run again")
+    wait(lambda: len(read_topic(flink_stack, spec.topics.scored)) > 2_500, 180, "output after recovery")
     recovery_s = time.monotonic() - crashed  # kill -9 until new output is committed
 
     def nearly_all_out() -> bool:  # all but the few events the watermark still holds in windows
         out = len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
         return out >= produced - 10
 
-    _wait(nearly_all_out, 180, "the input to be consumed")
+    wait(nearly_all_out, 180, "the input to be consumed")
 
     # Drain: stop with a savepoint and MAX_WATERMARK, so every buffered window fires and commits.
-    stop = requests.post(
-        f"{flink_stack.flink_rest_url}/jobs/{job.job_id}/stop",
-        json={"drain": True, "targetDirectory": str(tmp_path / "savepoints")},
-        timeout=10,
-    )
-    assert stop.status_code == 202, stop.text
-    _wait(lambda: _job_state(flink_stack, job.job_id) == "FINISHED", 180, "the drained job to finish")
+    stop_with_savepoint(flink_stack, job.job_id, str(tmp_path / "savepoints"), drain=True)
 
     def everything_visible() -> bool:  # the drain's last transaction may commit after the job is FINISHED
         out = len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
         return out >= produced
 
     try:
-        settle_s = _wait(everything_visible, 60, "the last transaction to become visible")
+        settle_s = wait(everything_visible, 60, "the last transaction to become visible")
     except AssertionError:
         settle_s = float("nan")
     scored, dead = read_topic(flink_stack, spec.topics.scored), read_topic(flink_stack, spec.topics.dead_letters)
