@@ -55,8 +55,9 @@ class ModelRegistry:
         uri = default_tracking_uri(workdir)
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        # Only the client, never mlflow.set_tracking_uri: that also sets MLFLOW_TRACKING_URI for the whole
+        # process, and every later registry (another workdir) would silently open this one.
+        self.uri = uri
         self._mlflow = mlflow
         self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
 
@@ -73,12 +74,14 @@ class ModelRegistry:
         """Log `bundle` as a run's artifacts with params and metrics, register it and make it `challenger`."""
         from mlflow.exceptions import MlflowException
 
-        with self._mlflow.start_run(experiment_id=self._experiment_id(), run_name=tags.get("model_version")) as run:
-            self._mlflow.log_params(params)
-            self._mlflow.log_metrics(metrics)
-            self._mlflow.set_tags(tags)
-            self._mlflow.log_artifacts(str(bundle), artifact_path=BUNDLE_ARTIFACT)
-            source = f"{run.info.artifact_uri}/{BUNDLE_ARTIFACT}"
+        run = self.client.create_run(self._experiment_id(), run_name=tags.get("model_version"), tags=tags)
+        for key, value in params.items():
+            self.client.log_param(run.info.run_id, key, value)
+        for key, number in metrics.items():
+            self.client.log_metric(run.info.run_id, key, number)
+        self.client.log_artifacts(run.info.run_id, str(bundle), artifact_path=BUNDLE_ARTIFACT)
+        self.client.set_terminated(run.info.run_id)
+        source = f"{run.info.artifact_uri}/{BUNDLE_ARTIFACT}"
         try:
             self.client.get_registered_model(self.name)
         except MlflowException:
@@ -164,7 +167,7 @@ class ModelRegistry:
         if not cache.is_dir():
             staging = cache.with_name(f".{version}.partial")
             shutil.rmtree(staging, ignore_errors=True)
-            self._mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(staging))
+            self._mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(staging), tracking_uri=self.uri)
             inner = staging / BUNDLE_ARTIFACT
             (inner if inner.is_dir() else staging).rename(cache)
         return cache

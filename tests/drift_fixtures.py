@@ -39,6 +39,7 @@ def drift_spec(payments: PipelineSpec) -> PipelineSpec:
     base = small_spec(payments)
     return base.model_copy(
         update={
+            "name": "payments_drift",  # a registered model of its own, not the other tests' `payments`
             "features": [f for f in base.features if f.name in WATCHED],
             "baseline": BaselineConfig(rules=[BaselineRule(feature="log_amount", quantile=0.99)]),
             "drift": base.drift.model_copy(update={"exclude": []}),
