@@ -37,3 +37,13 @@ def stop_with_savepoint(stack: Any, job_id: str, directory: str, *, drain: bool)
     assert "location" in operation, f"savepoint failed: {operation}"
     wait(lambda: job_state(stack, job_id) == "FINISHED", 120, "the stopped job to finish")
     return str(operation["location"])
+
+
+def accounting(produced: int, scored: list[dict[str, Any]], dead: list[dict[str, Any]]) -> str:
+    """The figures every resilience test prints: in, out by kind, lost, duplicated."""
+    ids = [s["event_id"] for s in scored]
+    lost = produced - len(scored) - len(dead)
+    return (
+        f"in {produced}, scored {len(scored)}, dead-lettered {len(dead)}, lost {lost}, "
+        f"duplicated {len(ids) - len(set(ids))}"
+    )

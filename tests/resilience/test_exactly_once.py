@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flink_jobs import job_state, stop_with_savepoint, wait
+from flink_jobs import accounting, job_state, stop_with_savepoint, wait
 from streaming_fixtures import ScoringRun, read_topic
 
 from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suffix
@@ -70,9 +70,8 @@ def test_a_taskmanager_crash_loses_and_duplicates_nothing(
     scored, dead = read_topic(flink_stack, spec.topics.scored), read_topic(flink_stack, spec.topics.dead_letters)
     ids = [s["event_id"] for s in scored]
     print(
-        f"\nexactly-once after kill -9 of the TaskManager: in {produced}, scored {len(scored)}, "
-        f"dead-lettered {len(dead)}, lost {produced - len(scored) - len(dead)}, "
-        f"duplicated {len(ids) - len(set(ids))}, recovery {recovery_s:.1f} s, visible {settle_s:.1f} s after finish"
+        f"\nexactly-once after kill -9 of the TaskManager: {accounting(produced, scored, dead)}, "
+        f"recovery {recovery_s:.1f} s, visible {settle_s:.1f} s after finish"
     )
     if len(scored) + len(dead) != produced:
         from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from flink_jobs import job_state, stop_with_savepoint, wait
+from flink_jobs import accounting, job_state, stop_with_savepoint, wait
 from streaming_fixtures import ScoringRun, batch_feature_hashes, read_topic
 
 from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suffix
@@ -59,8 +59,7 @@ def test_an_upgrade_from_a_savepoint_keeps_state_and_loses_nothing(
     scored, dead = read_topic(flink_stack, spec.topics.scored), read_topic(flink_stack, spec.topics.dead_letters)
     ids = [s["event_id"] for s in scored]
     print(
-        f"\nupgrade from a savepoint (p1 -> p2): in {produced}, scored {len(scored)}, dead-lettered {len(dead)}, "
-        f"lost {produced - len(scored) - len(dead)}, duplicated {len(ids) - len(set(ids))}, "
+        f"\nupgrade from a savepoint (p1 -> p2): {accounting(produced, scored, dead)}, "
         f"{before} out before the stop, stop to new output {upgrade_s:.1f} s"
     )
     assert len(ids) == len(set(ids)) and len(scored) + len(dead) == produced and not dead
