@@ -97,6 +97,8 @@ def run_job(
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     (t10, c10), (t90, c90) = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
     name = f"{'jvm_path' if features_only else f'job_{profile}'}_p{parallelism}_{spec.streaming.state_backend}"
-    if not spec.drift.enabled and not features_only:
+    if not features_only and not spec.drift.enabled:
         name += "_no_drift"
+    elif not features_only and spec.drift.slide >= 3_600_000:
+        name += "_drift_hourly"
     return Measurement(name, round(0.8 * total), t90 - t10, c90 - c10)

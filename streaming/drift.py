@@ -14,7 +14,7 @@ from pyflink.table import StatementSet, TableEnvironment
 from streamscore.shared.drift.monitored import Monitored, monitored
 from streamscore.shared.features.sql import TS_COLUMN, interval, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.drift_records import PARTIALS, RESULT_COLUMNS, drift_records
+from streamscore.streaming.drift_records import RESULT_COLUMNS, drift_records
 from streamscore.streaming.kafka_tables import KafkaSettings, kafka_sink
 from streamscore.streaming.scorer import Watched, bin_field
 
@@ -56,19 +56,9 @@ def watched(spec: PipelineSpec) -> Watched:
 
 
 def _window_column(k: int, m: Monitored) -> str:
-    """ARRAY[nulls, sum, sum of squares, min, max, count in bin 0, ...] of the k-th watched value."""
-    value, bin_ = f"`v{k}`", f"`b{k}`"
-    present = f"CASE WHEN {bin_} >= 0 THEN {value} END"
-    partial = {
-        "nulls": f"CAST(COUNT(*) FILTER (WHERE {bin_} < 0) AS DOUBLE)",
-        "sum": f"SUM({present})",
-        "sum_squares": f"SUM({present} * {value})",
-        "min": f"MIN({present})",
-        "max": f"MAX({present})",
-    }
-    partials = [partial[name] for name in PARTIALS]
-    counts = [f"CAST(COUNT(*) FILTER (WHERE {bin_} = {i}) AS DOUBLE)" for i in range(m.max_bins)]
-    return f"ARRAY[{', '.join(partials + counts)}] AS `w{k}`"
+    """ARRAY[nulls, sum, sum of squares, min, max, count in bin 0, ...] of the k-th watched value, in
+    the layout `PARTIALS` names (DRIFT_PARTIALS, Java, deploy/jvm/flink-udf)."""
+    return f"DRIFT_PARTIALS(`v{k}`, `b{k}`, {m.max_bins}) AS `w{k}`"
 
 
 def add_drift(

@@ -20,6 +20,7 @@ COUNT_DEAD_LETTER_FUNCTION = "COUNT_DEAD_LETTER"
 JAVA_FUNCTIONS = {  # SQL name -> class in deploy/jvm/flink-udf
     DECODE_FUNCTION: "io.streamscore.flink.DecodeConfluentAvro",
     COUNT_DEAD_LETTER_FUNCTION: "io.streamscore.flink.CountDeadLetter",
+    "DRIFT_PARTIALS": "io.streamscore.flink.DriftPartials",
 }
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; TO_TIMESTAMP_LTZ must not overflow
