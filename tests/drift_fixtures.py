@@ -67,7 +67,9 @@ def drift_run(spark: Any, stack: Any, payments: PipelineSpec, folder: Path) -> D
     )
     live = generator(config)
     report = produce_events(spec, live, malformed_rate=0.01, seed=21)
-    flink_run(stack, spec_file, workdir, group_id=f"test-{uuid.uuid4().hex[:8]}", bounded=True, timeout_s=600)
+    # Parallelism 2: each subtask aggregates its own slices, the global step merges them.
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    flink_run(stack, spec_file, workdir, group_id=group, bounded=True, parallelism=2, timeout_s=600)
     champion = ModelRegistry(spec.name, workdir).get(CHAMPION)
     baseline = json.loads((champion.path / "baseline.json").read_text())
     return DriftRun(
