@@ -59,6 +59,7 @@ def run_job(
     parallelism: int,
     profile: str,
     features_only: bool = False,
+    label: str = "",
 ) -> Measurement:
     """`features_only`: the JVM path alone (no Python, no model), the job's own limit."""
     pid = FlinkTaskManager(stack).pid()
@@ -96,9 +97,5 @@ def run_job(
     consumer.close()
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     (t10, c10), (t90, c90) = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
-    name = f"{'jvm_path' if features_only else f'job_{profile}'}_p{parallelism}_{spec.streaming.state_backend}"
-    if not features_only and not spec.drift.enabled:
-        name += "_no_drift"
-    elif not features_only and spec.drift.slide >= 3_600_000:
-        name += "_drift_hourly"
+    name = f"{'jvm_path' if features_only else f'job_{profile}'}_p{parallelism}_{spec.streaming.state_backend}{label}"
     return Measurement(name, round(0.8 * total), t90 - t10, c90 - c10)

@@ -165,14 +165,14 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     hourly = spec.model_copy(update={"drift": spec.drift.model_copy(update={"window": 86_400_000, "slide": 3_600_000})})
     hourly_file = dump_pipeline(hourly, spec_file.with_name("pipeline-drift-hourly.yaml"))
     runs = (
-        (spec, spec_file, 1, False),
-        (quiet, quiet_file, 1, False),
-        (hourly, hourly_file, 1, False),
-        (spec, spec_file, 2, False),
-        (alt, alt_file, 1, False),
-        (spec, spec_file, 1, True),
+        (spec, spec_file, 1, False, ""),
+        (quiet, quiet_file, 1, False, "_no_drift"),
+        (hourly, hourly_file, 1, False, "_drift_hourly"),
+        (spec, spec_file, 2, False, ""),
+        (alt, alt_file, 1, False, ""),
+        (spec, spec_file, 1, True, ""),
     )
-    for job_spec, job_file, parallelism, features_only in runs:
+    for job_spec, job_file, parallelism, features_only, label in runs:
         measured.append(
             run_job(
                 stack,
@@ -182,6 +182,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                 parallelism=parallelism,
                 profile="throughput",
                 features_only=features_only,
+                label=label,
             )
         )
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")

@@ -18,7 +18,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure  # figures without pyplot: no display, no global state
 
-from streamscore.shared.drift.assessment import SCORE
+from streamscore.shared.drift.assessment import SCORE, baseline_entry
 from streamscore.shared.spec import PipelineSpec
 
 Record = dict[str, Any]
@@ -34,7 +34,7 @@ class DriftData:
     records: list[Record]
     alerts: list[Record]
     baselines: dict[str, dict[str, Any]]
-    """Per model version, the bundle's baseline (feature entries plus SCORE)."""
+    """Per model version, the bundle's baseline.json."""
 
     def by_feature(self) -> dict[str, list[Record]]:
         """Judged windows per feature in time order (`low_count` windows say nothing and are left out)."""
@@ -105,7 +105,7 @@ def histograms(data: DriftData, worst: list[Record]) -> Figure:
     figure = Figure(figsize=(5 * max(len(worst), 1), 3))
     axes = figure.subplots(1, max(len(worst), 1), squeeze=False)
     for ax, record in zip(axes.flat, worst, strict=False):
-        expected = data.baselines[record["model_version"]][record["feature"]]["proportions"]
+        expected = baseline_entry(data.baselines[record["model_version"]], record["feature"])["proportions"]
         counts = np.asarray(record["bin_counts"][: len(expected)], dtype=float)
         current = counts / max(counts.sum(), 1.0)
         x = np.arange(len(expected))

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from streamscore.shared.bundle import BASELINE_FILE, read_manifest, verify_bundle
-from streamscore.shared.drift.assessment import SCORE
 from streamscore.shared.errors import StreamscoreError
 
 CHAMPION = "champion"
@@ -117,8 +116,8 @@ class ModelRegistry:
             return None
 
     def baseline(self, model_version: str) -> dict[str, Any]:
-        """The verified baseline of the registered bundle with this `model_version` (drift records
-        name the model version, not the registry's number): feature entries plus SCORE.
+        """The verified baseline.json of the registered bundle with this `model_version` (drift records
+        name the model version, not the registry's number).
 
         Raises:
             RegistryError: no registered bundle has that model version.
@@ -126,8 +125,8 @@ class ModelRegistry:
         for model in self.versions():
             if model.manifest().get("model_version") == model_version:
                 verify_bundle(model.path)
-                baseline = json.loads((model.path / BASELINE_FILE).read_text())
-                return {**baseline["features"], SCORE: baseline["score"]}
+                baseline: dict[str, Any] = json.loads((model.path / BASELINE_FILE).read_text())
+                return baseline
         raise RegistryError(f"no registered bundle of {self.name!r} has model version {model_version!r}")
 
     def set_alias(self, alias: str, version: int) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
-from streamscore.shared.drift.assessment import assess
+from streamscore.shared.drift.assessment import assess, baseline_entry
 from streamscore.shared.drift.window_stats import WindowStats
 from streamscore.shared.spec import DriftThresholds
 
@@ -92,7 +92,8 @@ class DriftRecords(TableFunction):
             self.baselines[model_version] = self.registry.baseline(model_version)
         baseline = self.baselines[model_version]
         for name, column, thresholds in zip(self.names, columns, self.thresholds, strict=True):
-            record = assess(window_stats(count, column), baseline[name], DriftThresholds(**thresholds), self.min_count)
+            stats = window_stats(count, column)
+            record = assess(stats, baseline_entry(baseline, name), DriftThresholds(**thresholds), self.min_count)
             self.latest[name] = {"psi": record["psi"], "js_distance": record["js_distance"]}
             if record["level"] == "alert":
                 log.warning("drift alert level for %s (model %s): psi %.3f", name, model_version, record["psi"])

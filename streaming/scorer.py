@@ -21,7 +21,7 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 from streamscore.scoring.onnx_model import OnnxModel
 from streamscore.shared.bundle import BASELINE_FILE
-from streamscore.shared.drift.assessment import SCORE
+from streamscore.shared.drift.assessment import baseline_entry
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.hashing import feature_hash
 from streamscore.shared.reference import bin_index
@@ -71,7 +71,7 @@ class LoadedModel:
         self._smoke_test(baseline["features"])
 
     def _edges(self, baseline: dict[str, Any], name: str, max_bins: int) -> list[float]:
-        edges = [float(e) for e in (baseline["score"] if name == SCORE else baseline["features"][name])["edges"]]
+        edges = [float(e) for e in baseline_entry(baseline, name)["edges"]]
         if len(edges) + 1 > max_bins:
             raise StreamscoreError(
                 f"bundle {self.version}: {name} has {len(edges) + 1} baseline bins, the spec allows {max_bins}"

@@ -10,6 +10,7 @@ import pyarrow as pa
 from batch_fixtures import START_MS, history, small_spec, write
 from streaming_fixtures import read_topic, unique_spec
 
+from streamscore.shared.drift.assessment import SCORE, baseline_entry
 from streamscore.shared.spec import BaselineConfig, BaselineRule, PipelineSpec
 
 WATCHED = ("log_amount", "merchant_category_code", "channel_code")
@@ -82,5 +83,5 @@ def drift_run(spark: Any, stack: Any, payments: PipelineSpec, folder: Path) -> D
         dead=read_topic(stack, spec.topics.dead_letters),
         drift=read_topic(stack, spec.topics.drift),
         alerts=read_topic(stack, spec.topics.alerts),
-        score_edges=baseline["score"]["edges"],
+        score_edges=baseline_entry(baseline, SCORE)["edges"],
     )

@@ -102,11 +102,8 @@ def test_the_dashboard_charts_metrics_the_job_registers() -> None:
     titles = " ".join(p["title"].lower() for p in dashboard["panels"])
     for topic in ("throughput", "lag", "dead letters", "model", "drift"):
         assert topic in titles
-    code = " ".join(
-        (ROOT / f).read_text()
-        for f in ("streaming/scorer.py", "streaming/drift_records.py", "deploy/jvm/flink-udf")
-        if (ROOT / f).is_file()
-    ) + " ".join(p.read_text() for p in (ROOT / "deploy/jvm/flink-udf").rglob("*.java"))
+    sources = [ROOT / "streaming/scorer.py", ROOT / "streaming/drift_records.py"]
+    code = " ".join(p.read_text() for p in [*sources, *(ROOT / "deploy/jvm/flink-udf").rglob("*.java")])
     for metric in re.findall(
         r"streamscore_(scored|model_registry_version|model_swaps|model_swap_failures)", expressions
     ):

@@ -16,6 +16,11 @@ SCORE = "__score__"
 LEVELS = ("ok", "warn", "alert", "low_count")
 
 
+def baseline_entry(baseline: dict[str, Any], name: str) -> dict[str, Any]:
+    """The entry of a watched distribution in a bundle's baseline.json: a feature's, or the score's."""
+    return baseline["score"] if name == SCORE else baseline["features"][name]
+
+
 def level_of(psi_value: float, js_value: float, present: int, thresholds: DriftThresholds, min_count: int) -> str:
     """
     >>> level_of(0.3, 0.05, 1000, DriftThresholds(), 500), level_of(0.12, 0.05, 1000, DriftThresholds(), 500)
