@@ -174,12 +174,12 @@ def produce_events(
 ) -> "ProduceReport":
     from rich.progress import Progress
 
+    from streamscore.deploy.hostile import EventFields
     from streamscore.deploy.kafka_io import RegistryClient, produce_table
 
     config = local_stack.StackConfig.from_env()
     topics = spec.topics
     ensure_pipeline_topics(spec)
-    numeric = next((name for name, rule in spec.event.fields.items() if rule.max is not None), None)
     with Progress(console=console, transient=True) as progress:
         progress.add_task(f"producing {table.num_rows:,} records", total=None)
         return produce_table(
@@ -192,7 +192,7 @@ def produce_events(
             time_field=spec.event.time,
             malformed_rate=malformed_rate,
             seed=seed,
-            numeric_field=numeric,
+            hostile=EventFields.of(spec) if malformed_rate > 0 else None,
             realtime=realtime,
         )
 

@@ -21,6 +21,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from streamscore.deploy.hostile import KINDS, Breaker, EventFields, wrong_type_schema
 from streamscore.shared.errors import StreamscoreError
 
 MAGIC = 0
@@ -152,9 +153,6 @@ def round_trip(bootstrap: str) -> bool:
         return False
 
 
-MALFORMED_KINDS = ("garbage", "truncated", "unknown_schema_id", "out_of_range", "non_finite")
-
-
 @dataclass
 class ProduceReport:
     valid: int = 0
@@ -176,26 +174,16 @@ def _records(table: pa.Table, schema_fields: list[str]) -> Iterator[dict[str, An
         yield {name: values[i] for name, values in columns.items()}
 
 
-def _malform(
-    kind: str,
-    good: bytes,
-    record: dict[str, Any],
-    schema_id: int,
-    parsed: Any,
-    rng: np.random.Generator,
-    numeric_field: str | None,
-) -> bytes:
-    if kind == "garbage":
-        return bytes(rng.integers(0, 256, size=int(rng.integers(1, 64)), dtype=np.uint8))
-    if kind == "truncated":
-        return good[: max(HEADER.size + 1, len(good) // 2)]
-    if kind == "unknown_schema_id":
-        return HEADER.pack(MAGIC, 2_000_000_000) + good[HEADER.size :]
-    if numeric_field is None:
-        return good[: HEADER.size]
-    broken = dict(record)
-    broken[numeric_field] = -1e12 if kind == "out_of_range" else float("nan")
-    return encode(schema_id, parsed, broken)
+def _breaker(registry: RegistryClient, topic: str, schema: dict[str, Any], fields: EventFields) -> Breaker:
+    schema_id = registry.register(f"{topic}-value", schema)
+    wrong = wrong_type_schema(schema, fields.numeric)
+    wrong_id = registry.register(f"{topic}-value-wrong-type", wrong)
+    parsed, wrong_parsed = registry.schema(schema_id), registry.schema(wrong_id)
+
+    def encode_as(record: dict[str, Any], wrong_type: bool) -> bytes:
+        return encode(wrong_id, wrong_parsed, record) if wrong_type else encode(schema_id, parsed, record)
+
+    return Breaker(fields, encode_as)
 
 
 def produce_table(
@@ -209,13 +197,14 @@ def produce_table(
     time_field: str,
     malformed_rate: float = 0.0,
     seed: int = 0,
-    numeric_field: str | None = None,
+    hostile: EventFields | None = None,
     realtime: bool = False,
 ) -> ProduceReport:
     """Produce `table`'s rows as framed Avro keyed by `key_field`; a share of them deliberately broken.
 
-    Broken records take the kinds in MALFORMED_KINDS in turn, so every kind appears; the
-    report counts exactly what was sent, for tests that count records in and out. The Kafka
+    Broken records take the kinds in `deploy/hostile.KINDS` in turn (on the fields `hostile` names),
+    so every kind appears; the report counts exactly what was sent, for tests that count records in
+    and out (a `duplicate` sends the valid record and a copy: one valid, one malformed). The Kafka
     record timestamp is the event time, as a source that stamps events when they happen does.
     With `realtime`, no record is sent before its event time (the latency benchmark's paced load).
     """
@@ -224,6 +213,9 @@ def produce_table(
     names = [f["name"] for f in schema["fields"]]
     rng = np.random.default_rng(seed)
     broken = rng.random(table.num_rows) < malformed_rate
+    if broken.any() and hostile is None:
+        raise ValueError("malformed_rate > 0 needs the `hostile` fields to break")
+    breaker = _breaker(registry, topic, schema, hostile) if hostile is not None else None
     report = ProduceReport()
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
@@ -236,16 +228,18 @@ def produce_table(
         for i, record in enumerate(_records(table, names)):
             if realtime and (wait := record[time_field] / 1000 - time.time()) > 0.001:
                 time.sleep(wait)
-            payload = encode(schema_id, parsed, record)
-            if broken[i]:
-                kind = MALFORMED_KINDS[sum(report.malformed.values()) % len(MALFORMED_KINDS)]
-                payload = _malform(kind, payload, record, schema_id, parsed, rng, numeric_field)
+            payloads = [encode(schema_id, parsed, record)]
+            if breaker is not None and broken[i]:
+                kind = KINDS[sum(report.malformed.values()) % len(KINDS)]
+                payloads = breaker.payloads(kind, payloads[0], record, rng)
                 report.malformed[kind] = report.malformed.get(kind, 0) + 1
+                report.valid += len(payloads) - 1  # a duplicate's original
             else:
                 report.valid += 1
-            producer.send(
-                topic, key=str(record[key_field]).encode(), value=payload, timestamp_ms=int(record[time_field])
-            )
+            for payload in payloads:
+                producer.send(
+                    topic, key=str(record[key_field]).encode(), value=payload, timestamp_ms=int(record[time_field])
+                )
         producer.flush()
     finally:
         producer.close()

@@ -39,6 +39,8 @@ class FieldRule(_Strict):
     required: bool = False
     min: float | None = None
     max: float | None = None
+    max_length: int | None = Field(default=None, gt=0)
+    """For a string field: the longest value accepted (default `event.max_string_length`)."""
 
     @model_validator(mode="after")
     def _range(self) -> "FieldRule":
@@ -56,7 +58,17 @@ class EventConfig(_Strict):
     max_timestamp_skew: DurationMs = 86_400_000
     """How far the event time may be from the Kafka record timestamp; beyond it the event is dead-lettered
     and cannot move the watermark (one record dated in 2099 must not make every later event late)."""
+    max_string_length: int = Field(default=1024, gt=0)
+    """Longest accepted value of any string field without its own `max_length`: a 1 MB merchant id is an
+    attack or a bug, and would otherwise be carried through state and into every output."""
+    deduplicate: bool = True
+    """Dead-letter an event whose id was seen before (within `streaming.state_ttl`): a producer's retry
+    or a replayed batch must not be scored, counted in windows and decided twice."""
     fields: dict[Name, FieldRule] = {}
+
+    def max_length(self, name: str) -> int:
+        rule = self.fields.get(name)
+        return rule.max_length if rule is not None and rule.max_length is not None else self.max_string_length
 
 
 class LabelConfig(_Strict):
@@ -394,6 +406,8 @@ def _check_against_schema(spec: PipelineSpec, fields: dict[str, AvroField]) -> l
         kinds = (
             {"int", "long", "float", "double"} if rule.min is not None or rule.max is not None else set(AvroField.KINDS)
         )
+        if rule.max_length is not None:
+            kinds = {"string"}
         need(f"event.fields.{name}", name, kinds)
     numeric = {"int", "long", "float", "double"}
     for i, feature in enumerate(spec.features):

@@ -1,9 +1,11 @@
 """Validation in SQL: every raw record becomes either a valid event or a dead letter with a reason.
 
 The reasons, checked in this order: `undecodable` (not Confluent Avro, unknown schema id,
-truncated...), `missing_field` (a required field is null), `non_finite` (NaN or infinity),
-`out_of_range` (outside the spec's min/max, or an event time implausibly far from the Kafka
-record timestamp), `late` (behind the watermark: the window operators would silently drop it).
+truncated, a writer schema that does not resolve to the event schema...), `missing_field` (a
+required field is null), `too_long` (a string over its `max_length`), `non_finite` (NaN or
+infinity), `out_of_range` (outside the spec's min/max, or an event time implausibly far from the
+Kafka record timestamp), `late` (behind the watermark: the window operators would silently drop
+it), and last `duplicate` (an event id already seen within the state TTL, `event.deduplicate`).
 Exactly one of the two views gets each record, which the tests count; dead letters are also
 counted by reason in the metric `streamscore.dead_letters.<reason>.count` (deploy/jvm/flink-udf).
 """
@@ -24,6 +26,11 @@ def _checks(spec: PipelineSpec) -> list[tuple[str, str, str]]:
     for name, rule in spec.event.fields.items():
         if rule.required:
             checks.append((f"{quote(name)} IS NULL", "missing_field", sql_string(name)))
+    for name, field in fields.items():
+        if field.kind == "string":
+            limit, length = spec.event.max_length(name), f"CHAR_LENGTH({quote(name)})"
+            detail = f"CONCAT('{name} has ', CAST({length} AS STRING), ' characters, at most {limit}')"
+            checks.append((f"{length} > {limit}", "too_long", detail))
     for name, field in fields.items():
         if field.kind in ("float", "double"):
             text = f"CAST({quote(name)} AS STRING)"
@@ -78,17 +85,40 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
     )
     valid, dead = f"{source}__valid", f"{source}__dead"
     columns = ", ".join(quote(f) for f in [*fields, TS_COLUMN])
-    t_env.create_temporary_view(
-        valid, t_env.sql_query(f"SELECT {columns} FROM {quote(judged)} WHERE `__reason` IS NULL")
+    dead_letter = (
+        "SELECT `value` AS `original`, `key` AS `original_key`, "
+        f"{COUNT_DEAD_LETTER_FUNCTION}(`__reason`) AS `reason`, "
+        "COALESCE(`__detail`, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
+        "`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` FROM "
     )
-    t_env.create_temporary_view(
-        dead,
-        t_env.sql_query(
-            "SELECT `value` AS `original`, `key` AS `original_key`, "
-            f"{COUNT_DEAD_LETTER_FUNCTION}(`__reason`) AS `reason`, "
-            "COALESCE(`__detail`, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
-            "`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` "
-            f"FROM {quote(judged)} WHERE `__reason` IS NOT NULL"
-        ),
-    )
+    rejected = f"{dead_letter}{quote(judged)} WHERE `__reason` IS NOT NULL"
+    accepted = f"{quote(judged)} WHERE `__reason` IS NULL"
+    if spec.event.deduplicate:
+        counted = f"{source}__counted"
+        t_env.create_temporary_view(counted, t_env.sql_query(_occurrence(spec, judged, fields)))
+        accepted = f"{quote(counted)} WHERE `__seen` = 1"
+        rejected += f" UNION ALL {dead_letter}{quote(counted)} WHERE `__seen` > 1"
+    t_env.create_temporary_view(valid, t_env.sql_query(f"SELECT {columns} FROM {accepted}"))
+    t_env.create_temporary_view(dead, t_env.sql_query(rejected))
     return valid, dead
+
+
+def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
+    """Every event that passed the checks, with how many times its id has been seen up to and including
+    it (`__seen`), and the reason and detail a repeat is dead-lettered with.
+
+    A ROWS frame from UNBOUNDED PRECEDING keeps only a count per id (expiring with the state TTL), and
+    orders by event time then arrival, so the first copy is scored and every later one is a dead letter.
+    """
+    event_id = quote(spec.event.id)
+    carried = ", ".join(quote(c) for c in ["key", "value", "topic", "partition", "offset", *fields, TS_COLUMN])
+    seen = (
+        f"COUNT(*) OVER (PARTITION BY {event_id} ORDER BY {quote(TS_COLUMN)} "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    )
+    return (
+        f"SELECT {carried}, `__seen`, 'duplicate' AS `__reason`, "
+        f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST(`__seen` - 1 AS STRING), ' time(s) before') "
+        "AS `__detail` "
+        f"FROM (SELECT {carried}, {seen} AS `__seen` FROM {quote(judged)} WHERE `__reason` IS NULL)"
+    )

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 
 from streamscore.deploy import stack as local_stack
+from streamscore.deploy.hostile import KINDS, EventFields
 from streamscore.deploy.kafka_io import (
     HEADER,
-    MALFORMED_KINDS,
     RegistryClient,
     WireFormatError,
     consume_all,
@@ -58,17 +58,18 @@ def test_avro_round_trip_in_wire_format_counts_every_record(
         time_field="event_time",
         malformed_rate=0.05,
         seed=1,
-        numeric_field="amount",
+        hostile=EventFields.of(payments_spec),
     )
-    assert set(report.malformed) == set(MALFORMED_KINDS)
-    assert report.total == events.num_rows
+    assert set(report.malformed) == set(KINDS)
+    duplicates = report.malformed["duplicate"]
+    assert report.total == events.num_rows + duplicates  # a duplicate is a second send of a valid record
 
     messages = consume_all(stack.bootstrap_servers, topic)
-    assert len(messages) == events.num_rows  # nothing lost, nothing duplicated
+    assert len(messages) == report.total  # nothing lost, nothing duplicated by Kafka
 
     schema_id = registry.register(f"{topic}-value", payments_spec.event_schema())  # same schema, same id
     source = {row["event_id"]: row for row in events.to_pylist()}
-    decoded, undecodable = {}, 0
+    decoded, undecodable, foreign = {}, 0, 0
     for message in messages:
         try:
             record = decode(registry, message.value)
@@ -76,12 +77,16 @@ def test_avro_round_trip_in_wire_format_counts_every_record(
             assert isinstance(exc, WireFormatError) or "404" in str(exc)
             undecodable += 1
             continue
-        assert HEADER.unpack_from(message.value) == (0, schema_id)
+        if HEADER.unpack_from(message.value) != (0, schema_id):
+            foreign += 1  # written with the wrong-type schema: decodes as itself, never as the event schema
+            continue
         assert message.key == record["card_id"].encode()
         decoded[record["event_id"]] = record
-    broken_but_decodable = report.malformed["out_of_range"] + report.malformed["non_finite"]
-    assert undecodable == report.total - report.valid - broken_but_decodable
-    assert len(decoded) == report.valid + broken_but_decodable
+    m = report.malformed
+    assert undecodable == m["garbage"] + m["truncated"] + m["unknown_schema_id"]
+    assert foreign == m["wrong_type"]
+    decodable = m["out_of_range"] + m["non_finite"] + m["time_past"] + m["time_future"] + m["huge_string"]
+    assert len(decoded) == report.valid + decodable  # by id: a duplicate and its original are one entry
     sample = next(i for i, r in decoded.items() if r["amount"] == r["amount"] and r["amount"] >= 0)
     expected = source[sample]
     assert decoded[sample]["amount"] == expected["amount"]
