@@ -45,6 +45,7 @@ def publish(frame: DataFrame, spec: PipelineSpec, bootstrap: str, registry_url: 
     from pyspark.sql.avro.functions import to_avro
 
     from streamscore.deploy.kafka_io import RegistryClient, ensure_topics
+    from streamscore.deploy.kafka_security import KafkaSecurity
 
     names = [f.name for f in profile_features(spec)]
     schema = profile_schema(spec.name, spec.event.key, names)
@@ -52,6 +53,7 @@ def publish(frame: DataFrame, spec: PipelineSpec, bootstrap: str, registry_url: 
     ensure_topics(bootstrap, [spec.topics.profiles], spec.topics.partitions, compacted=[spec.topics.profiles])
     header = F.lit(bytearray(struct.pack(">bI", 0, schema_id)))
     record = F.struct(F.col(spec.event.key).cast("string").alias(spec.event.key), "as_of_ms", *names)
+    secured = {f"kafka.{k}": v for k, v in KafkaSecurity.from_env().java_properties().items()}
     (
         frame.select(
             F.col(spec.event.key).cast("string").alias("key"),
@@ -62,6 +64,7 @@ def publish(frame: DataFrame, spec: PipelineSpec, bootstrap: str, registry_url: 
         .option("topic", spec.topics.profiles)
         .option("kafka.enable.idempotence", "true")
         .option("kafka.acks", "all")
+        .options(**secured)
         .save()
     )
     return spec.topics.profiles

@@ -15,6 +15,7 @@ from kafka import KafkaConsumer
 
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.deploy.kafka_io import RegistryClient, WireFormatError, decode
+from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.scoring.onnx_model import OnnxModel
 
 
@@ -27,6 +28,7 @@ def _batches(bootstrap: str, topic: str, limit: int, max_records: int) -> Iterat
         enable_auto_commit=False,
         max_poll_records=max_records,
         fetch_max_bytes=64 * 1024 * 1024,
+        **KafkaSecurity.from_env().python_options(),
     )
     seen, idle = 0, 0
     try:

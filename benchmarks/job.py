@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 from streamscore.benchmarks.cpu import TreeCpu
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.deploy.flink_cluster import FlinkTaskManager
+from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
@@ -66,7 +67,7 @@ def run_job(
     if pid is None:
         raise StreamscoreError("no Flink TaskManager is running; start it with `streamscore stack up --flink`")
     cpu, topics = TreeCpu(pid), [spec.topics.scored, spec.topics.dead_letters]
-    consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap_servers, **KafkaSecurity.from_env().python_options())
     samples: list[Sample] = []
     done = threading.Event()
     began = time.monotonic()

@@ -17,6 +17,7 @@ import pandas as pd
 
 from streamscore.benchmarks.cpu import TreeCpu
 from streamscore.benchmarks.measurement import Measurement
+from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.scoring.onnx_model import OnnxModel
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
@@ -52,6 +53,7 @@ def spark_structured_streaming(
         .option("subscribe", spec.topics.events)
         .option("startingOffsets", "earliest")
         .option("maxOffsetsPerTrigger", batch_rows)
+        .options(**{f"kafka.{k}": v for k, v in KafkaSecurity.from_env().java_properties().items()})
         .load()
     )
     body = F.expr("substring(value, 6, length(value) - 5)")  # the Confluent wire format's 5-byte header

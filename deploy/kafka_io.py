@@ -6,6 +6,7 @@ the generator's producer, tests and the benchmarks' Python baselines.
 
 import contextlib
 import io
+import logging
 import struct
 import time
 import uuid
@@ -22,11 +23,53 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streamscore.deploy.hostile import KINDS, Breaker, EventFields, wrong_type_schema
+from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.shared.errors import StreamscoreError
 
 MAGIC = 0
 HEADER = struct.Struct(">bI")
 """Confluent wire format: magic byte 0, then the schema id as a big-endian int32, then Avro."""
+
+
+def _secured(security: KafkaSecurity | None) -> dict[str, Any]:
+    """Client options for `security`, or for the STREAMSCORE_KAFKA_* variables when None."""
+    return (security or KafkaSecurity.from_env()).python_options()
+
+
+class KafkaUnavailableError(StreamscoreError):
+    """Kafka could not be reached, or refused the client (wrong credentials, untrusted certificate)."""
+
+
+class _Reasons(logging.Handler):
+    """kafka-python logs why a connection failed (the broker's SASL answer, a certificate it could not
+    verify) and then raises only a bootstrap timeout; keep the lines so the error can say why."""
+
+    TELLING = ("Authentication", "CERTIFICATE", "certificate")
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage().split("Connection lost: ")[-1])
+
+    def why(self) -> str | None:
+        telling = [line for line in self.lines if any(word in line for word in self.TELLING)]
+        return (telling or self.lines or [None])[0]
+
+
+@contextlib.contextmanager
+def connecting(bootstrap: str, security: KafkaSecurity | None = None) -> Iterator[None]:
+    """Turn a client's failure to connect into one KafkaUnavailableError saying where, how and why."""
+    reasons, logger = _Reasons(), logging.getLogger("kafka")
+    logger.addHandler(reasons)
+    try:
+        yield
+    except KafkaError as exc:
+        how = (security or KafkaSecurity.from_env()).describe()
+        raise KafkaUnavailableError(f"Kafka at {bootstrap} ({how}): {reasons.why() or exc}") from exc
+    finally:
+        logger.removeHandler(reasons)
 
 
 class RegistryError(StreamscoreError):
@@ -106,11 +149,13 @@ def ensure_topics(
     partitions: int,
     compacted: Iterable[str] = (),
     append_time: Iterable[str] = (),
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Create missing topics (replication 1 on the local stack); compacted ones get cleanup.policy=compact,
     `append_time` ones stamp each record with the broker's append time (when a decision was written)."""
     compact, appended = set(compacted), set(append_time)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin")
+    with connecting(bootstrap, security):
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin", **_secured(security))
     try:
         existing = set(admin.list_topics())
         wanted = [
@@ -131,16 +176,19 @@ def ensure_topics(
         admin.close()
 
 
-def round_trip(bootstrap: str) -> bool:
+def round_trip(bootstrap: str, security: KafkaSecurity | None = None) -> bool:
     """Produce one record to a health topic and read it back: the broker really works."""
     topic = "__streamscore_health"
     marker = uuid.uuid4().bytes
+    options = _secured(security)
     try:
-        ensure_topics(bootstrap, [topic], partitions=1)
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5_000)
+        ensure_topics(bootstrap, [topic], partitions=1, security=security)
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5_000, **options)
         metadata = producer.send(topic, marker).get(timeout=10)
         producer.close()
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=5_000)
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=5_000, **options
+        )
         from kafka import TopicPartition
 
         partition = TopicPartition(topic, metadata.partition)
@@ -199,6 +247,7 @@ def produce_table(
     seed: int = 0,
     hostile: EventFields | None = None,
     realtime: bool = False,
+    security: KafkaSecurity | None = None,
 ) -> ProduceReport:
     """Produce `table`'s rows as framed Avro keyed by `key_field`; a share of them deliberately broken.
 
@@ -217,13 +266,15 @@ def produce_table(
         raise ValueError("malformed_rate > 0 needs the `hostile` fields to break")
     breaker = _breaker(registry, topic, schema, hostile) if hostile is not None else None
     report = ProduceReport()
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        linger_ms=20,
-        batch_size=256 * 1024,
-        compression_type="lz4" if _has_lz4() else None,
-    )
+    with connecting(bootstrap, security):
+        producer = KafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            linger_ms=20,
+            batch_size=256 * 1024,
+            compression_type="lz4" if _has_lz4() else None,
+            **_secured(security),
+        )
     try:
         for i, record in enumerate(_records(table, names)):
             if realtime and (wait := record[time_field] / 1000 - time.time()) > 0.001:
@@ -254,17 +305,25 @@ def _has_lz4() -> bool:
     return True
 
 
-def consume_all(bootstrap: str, topic: str, timeout_ms: int = 5_000, read_committed: bool = True) -> list[Any]:
+def consume_all(
+    bootstrap: str,
+    topic: str,
+    timeout_ms: int = 5_000,
+    read_committed: bool = True,
+    security: KafkaSecurity | None = None,
+) -> list[Any]:
     """Every record currently in `topic`, from the earliest offset (for tests, the demo and checks)."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=timeout_ms,
-        isolation_level="read_committed" if read_committed else "read_uncommitted",
-        group_id=None,
-    )
+    with connecting(bootstrap, security):
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=timeout_ms,
+            isolation_level="read_committed" if read_committed else "read_uncommitted",
+            group_id=None,
+            **_secured(security),
+        )
     try:
         return list(consumer)
     finally:

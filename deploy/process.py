@@ -29,11 +29,16 @@ class StackConfig:
     home: Path
     kafka_port: int = 19092
     controller_port: int = 19093
+    kafka_secure_port: int = 19094
+    """The broker's SASL_SSL listener (SCRAM-SHA-512 over TLS), beside the plaintext one."""
     registry_port: int = 18081
     flink_rest_port: int = 18088
     flink_slots: int = 2
     spark_port: int = 17077
     spark_ui_port: int = 18090
+    kafka_bootstrap: str | None = None
+    """Where clients (CLI, jobs, benchmarks) find Kafka, when not at the local broker's plaintext listener:
+    STREAMSCORE_KAFKA_BOOTSTRAP, e.g. the secured listener or a real cluster."""
     flink_prometheus_port: int | None = None
     """First port of the Flink processes' Prometheus endpoints (off when None); the spec's
     `streaming.prometheus_port` switches it on."""
@@ -46,6 +51,7 @@ class StackConfig:
             for field, var in (
                 ("kafka_port", "STREAMSCORE_KAFKA_PORT"),
                 ("controller_port", "STREAMSCORE_CONTROLLER_PORT"),
+                ("kafka_secure_port", "STREAMSCORE_KAFKA_SECURE_PORT"),
                 ("registry_port", "STREAMSCORE_REGISTRY_PORT"),
                 ("flink_rest_port", "STREAMSCORE_FLINK_PORT"),
                 ("spark_port", "STREAMSCORE_SPARK_PORT"),
@@ -54,7 +60,7 @@ class StackConfig:
             )
             if var in os.environ
         }
-        return cls(home=home, **ports)
+        return cls(home=home, kafka_bootstrap=os.environ.get("STREAMSCORE_KAFKA_BOOTSTRAP"), **ports)
 
     @property
     def jars(self) -> Path:
@@ -62,7 +68,29 @@ class StackConfig:
 
     @property
     def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or self.local_bootstrap_servers
+
+    @property
+    def local_bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def secure_bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.kafka_secure_port}"
+
+    def secure_client_env(self) -> dict[str, str]:
+        """The STREAMSCORE_KAFKA_* variables (deploy/kafka_security.py) that reach the secured listener as
+        the stack's SCRAM user; the password stays in its file."""
+        from streamscore.deploy.local_secrets import SCRAM_USER, BrokerSecrets
+
+        broker = BrokerSecrets(self.home / "kafka" / "secrets")
+        return {
+            "STREAMSCORE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "STREAMSCORE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "STREAMSCORE_KAFKA_USERNAME": SCRAM_USER,
+            "STREAMSCORE_KAFKA_PASSWORD_FILE": str(broker.password_file),
+            "STREAMSCORE_KAFKA_CA_FILE": str(broker.ca_file),
+        }
 
     @property
     def registry_url(self) -> str:

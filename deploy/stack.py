@@ -11,6 +11,7 @@ from collections.abc import Callable
 import requests
 
 from streamscore.deploy.flink_cluster import FlinkJobManager, FlinkTaskManager
+from streamscore.deploy.local_secrets import SCRAM_USER, BrokerSecrets
 from streamscore.deploy.process import Service, StackConfig, StackError, java, port_open
 from streamscore.deploy.spark_cluster import SparkMaster, SparkWorker
 
@@ -18,7 +19,8 @@ __all__ = ["KafkaBroker", "SchemaRegistry", "Service", "StackConfig", "StackErro
 
 
 class KafkaBroker(Service):
-    """A single-node KRaft broker (broker and controller in one process)."""
+    """A single-node KRaft broker (broker and controller in one process) with a plaintext listener and a
+    SASL_SSL one (SCRAM-SHA-512 user and TLS certificate from deploy/local_secrets.py)."""
 
     name = "kafka"
 
@@ -28,20 +30,30 @@ class KafkaBroker(Service):
 
     @property
     def address(self) -> str:
-        return self.config.bootstrap_servers
+        return self.config.local_bootstrap_servers
+
+    @property
+    def secrets(self) -> BrokerSecrets:
+        return BrokerSecrets(self.dir / "secrets")
 
     def _properties(self) -> str:
-        c = self.config
+        c, tls = self.config, self.secrets
+        secure = f"SECURE://127.0.0.1:{c.kafka_secure_port}"
         return "\n".join(
             [
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.bootstrap.servers=127.0.0.1:{c.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{c.kafka_port},CONTROLLER://127.0.0.1:{c.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{c.kafka_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{c.kafka_port},{secure},CONTROLLER://127.0.0.1:{c.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{c.kafka_port},{secure}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SECURE:SASL_SSL",
+                "listener.name.secure.sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "listener.name.secure.scram-sha-512.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                "listener.name.secure.ssl.keystore.type=PEM",
+                f"listener.name.secure.ssl.keystore.location={tls.keystore_file}",
                 f"log.dirs={self.dir / 'data'}",
                 "num.partitions=2",
                 "auto.create.topics.enable=false",
@@ -57,6 +69,7 @@ class KafkaBroker(Service):
         )
 
     def prepare(self) -> None:
+        self.secrets.ensure()
         properties = self.dir / "server.properties"
         properties.write_text(self._properties())
         (self.dir / "log4j2.properties").write_text(
@@ -77,6 +90,7 @@ class KafkaBroker(Service):
                 "format",
                 "--standalone",
                 f"--cluster-id={cluster_id}",  # one glued argument: a random id may start with "-"
+                f"--add-scram=SCRAM-SHA-512=[name={SCRAM_USER},password={self.secrets.password()}]",
                 "-c",
                 str(properties),
             ],
@@ -104,8 +118,9 @@ class KafkaBroker(Service):
         if not port_open(self.port):
             return False
         from streamscore.deploy.kafka_io import round_trip
+        from streamscore.deploy.kafka_security import KafkaSecurity
 
-        return round_trip(self.address)
+        return round_trip(self.address, KafkaSecurity())  # the local plaintext listener, whatever the env says
 
 
 class SchemaRegistry(Service):

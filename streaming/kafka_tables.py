@@ -7,10 +7,11 @@ write Avro in the Confluent wire format with the project's own schemas, transact
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streamscore.deploy.kafka_security import FLINK_SHADED, KafkaSecurity
 from streamscore.shared.features.sql import TS_COLUMN, interval, profile_features, quote
 from streamscore.shared.spec import PipelineSpec
 from streamscore.streaming.tables import ddl, sql_string
@@ -35,12 +36,18 @@ class KafkaSettings:
     group_id: str
     bounded: bool = False
     """Stop at the offsets that were latest when the job started (tests, backfills, benchmarks)."""
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
+
+    def connection(self) -> dict[str, str]:
+        """Bootstrap servers and security properties (the password only as a reference), for every table."""
+        secured = self.security.java_properties(class_prefix=FLINK_SHADED)
+        return {"properties.bootstrap.servers": self.bootstrap, **{f"properties.{k}": v for k, v in secured.items()}}
 
     def sink_options(self, topic: str, value_format: str) -> dict[str, str]:
         """A transactional (exactly-once) Kafka sink to `topic`; commits on checkpoints."""
         return {
             "connector": "kafka",
-            "properties.bootstrap.servers": self.bootstrap,
+            **self.connection(),
             "topic": topic,
             "value.format": value_format,
             "sink.delivery-guarantee": "exactly-once",
@@ -51,7 +58,7 @@ class KafkaSettings:
     def source_options(self) -> dict[str, str]:
         options = {
             "connector": "kafka",
-            "properties.bootstrap.servers": self.bootstrap,
+            **self.connection(),
             "properties.group.id": self.group_id,
             "scan.startup.mode": "group-offsets",
             "properties.auto.offset.reset": "earliest",
@@ -129,7 +136,7 @@ def profile_table(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
     ]
     options = {
         "connector": "upsert-kafka",
-        "properties.bootstrap.servers": kafka.bootstrap,
+        **kafka.connection(),
         "properties.group.id": kafka.group_id,
         "topic": spec.topics.profiles,
         "key.format": "raw",

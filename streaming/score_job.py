@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace, spec: PipelineSpec) -> JobSettings:
+    from streamscore.deploy.kafka_security import KafkaSecurity
     from streamscore.deploy.stack import StackConfig
 
     stack = StackConfig.from_env()
@@ -179,6 +180,7 @@ def settings_from(args: argparse.Namespace, spec: PipelineSpec) -> JobSettings:
         registry_url=args.registry_url or stack.registry_url,
         group_id=args.group_id or f"streamscore-{spec.name}",
         bounded=args.bounded,
+        security=KafkaSecurity.from_env(),
     )
     jars = sorted(stack.jar_dir("flink").glob("*.jar"))
     return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism, args.features_only)

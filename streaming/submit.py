@@ -36,16 +36,20 @@ def flink_run(
     timeout_s: float | None = None,
     features_only: bool = False,
     savepoint: str | None = None,
+    bootstrap: str | None = None,
+    kafka_env: dict[str, str] | None = None,
 ) -> Submission:
     """Run the job on the local cluster: attached until it ends if `bounded`, else detached; from
-    `savepoint` (state and Kafka offsets) when upgrading a stopped job."""
+    `savepoint` (state and Kafka offsets) when upgrading a stopped job. A secured broker: its `bootstrap`
+    servers and the STREAMSCORE_KAFKA_* variables of deploy/kafka_security.py in `kafka_env`."""
     command = [str(flink_home() / "bin" / "flink"), "run"]
     if savepoint:
         command += ["--fromSavepoint", savepoint]
     if not bounded:
         command.append("--detached")
     command += ["--python", str(JOB_FILE), "--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
-    command += ["--group-id", group_id, "--bootstrap", stack.bootstrap_servers, "--registry-url", stack.registry_url]
+    bootstrap = bootstrap or stack.bootstrap_servers
+    command += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
     if bounded:
         command.append("--bounded")
     if profile:
@@ -61,6 +65,7 @@ def flink_run(
         "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
         "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
         "STREAMSCORE_HOME": str(stack.home),
+        **(kafka_env or {}),
     }
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False)
     output = result.stdout + result.stderr
