@@ -48,9 +48,16 @@ def stack_up(
     pipeline: Annotated[
         Path | None, typer.Option("--pipeline", "-p", help="Spec whose streaming.prometheus_port Flink reports on.")
     ] = None,
+    cluster: Annotated[
+        bool, typer.Option(help="3 brokers (replication 3, min ISR 2), 2 TaskManagers; --no-cluster: 1 each.")
+    ]
+    | None = None,
 ) -> None:
     """Start the broker and registry (and Flink, Spark); harmless when they already run."""
     config = local_stack.StackConfig.from_env()
+    if cluster is not None:
+        single = replace(config, kafka_brokers=1, flink_taskmanagers=1)
+        config = config.cluster() if cluster else single
     if pipeline is not None:
         config = replace(config, flink_prometheus_port=load_pipeline(pipeline).streaming.prometheus_port)
     with console.status("starting") as status:

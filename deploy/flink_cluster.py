@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from streamscore.deploy.process import Service, StackError, port_open
+from streamscore.deploy.process import Service, StackConfig, StackError, port_open
 
 PROMETHEUS_PORTS = 10  # the JobManager and up to nine TaskManagers on one host
 
@@ -61,6 +61,8 @@ class _FlinkProcess(Service):
                     "taskmanager.memory.process.size: 3072m",
                     f"taskmanager.numberOfTaskSlots: {self.config.flink_slots}",
                     "parallelism.default: 1",
+                    "cluster.evenly-spread-out-slots: true",  # a job of parallelism 2 runs on both TaskManagers
+                    "execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION",
                     "state.backend.type: rocksdb",
                     f"execution.checkpointing.dir: file://{home / 'checkpoints'}",
                     f"execution.checkpointing.savepoint-dir: file://{home / 'savepoints'}",
@@ -139,8 +141,20 @@ class FlinkJobManager(_FlinkProcess):
 
 
 class FlinkTaskManager(_FlinkProcess):
-    name = "flink-taskmanager"
+    """TaskManager `index` of the standalone cluster (each with its own log folder)."""
+
     script = "taskmanager.sh"
+
+    def __init__(self, config: StackConfig, index: int = 1) -> None:
+        self.index = index
+        self.name = "flink-taskmanager" if index == 1 else f"flink-taskmanager-{index}"
+        super().__init__(config)
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        if self.index > 1:  # Flink names its log after the host: one folder per TaskManager keeps them apart
+            env["FLINK_LOG_DIR"] = str(self.config.home / "logs" / self.name)
+        return env
 
     def start(self) -> None:
         if not port_open(self.config.flink_rest_port):
@@ -156,4 +170,4 @@ class FlinkTaskManager(_FlinkProcess):
 
     def healthy(self) -> bool:
         overview = self._overview()
-        return overview is not None and overview.get("taskmanagers", 0) >= 1
+        return overview is not None and overview.get("taskmanagers", 0) >= self.index

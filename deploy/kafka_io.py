@@ -151,18 +151,20 @@ def ensure_topics(
     append_time: Iterable[str] = (),
     security: KafkaSecurity | None = None,
 ) -> None:
-    """Create missing topics (replication 1 on the local stack); compacted ones get cleanup.policy=compact,
-    `append_time` ones stamp each record with the broker's append time (when a decision was written)."""
+    """Create missing topics, replicated to 3 brokers (or as many as there are; min.insync.replicas is the
+    brokers' default); compacted ones get cleanup.policy=compact, `append_time` ones stamp each record
+    with the broker's append time (when a decision was written)."""
     compact, appended = set(compacted), set(append_time)
     with connecting(bootstrap, security):
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin", **_secured(security))
     try:
         existing = set(admin.list_topics())
+        replicas = min(3, len(admin.describe_cluster()["brokers"]))
         wanted = [
             NewTopic(
                 name=t,
                 num_partitions=partitions,
-                replication_factor=1,
+                replication_factor=replicas,
                 topic_configs=({"cleanup.policy": "compact"} if t in compact else {})
                 | ({"message.timestamp.type": "LogAppendTime"} if t in appended else {}),
             )

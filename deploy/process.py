@@ -6,6 +6,7 @@ belonging to someone else is never touched.
 """
 
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -31,6 +32,10 @@ class StackConfig:
     controller_port: int = 19093
     kafka_secure_port: int = 19094
     """The broker's SASL_SSL listener (SCRAM-SHA-512 over TLS), beside the plaintext one."""
+    kafka_brokers: int = 1
+    """Brokers (each also a KRaft controller); broker n listens on the ports above + 10 * (n - 1). With 3,
+    topics get replication 3 and min.insync.replicas 2: the cluster mode of the resilience tests."""
+    flink_taskmanagers: int = 1
     registry_port: int = 18081
     flink_rest_port: int = 18088
     flink_slots: int = 2
@@ -57,10 +62,20 @@ class StackConfig:
                 ("spark_port", "STREAMSCORE_SPARK_PORT"),
                 ("spark_ui_port", "STREAMSCORE_SPARK_UI_PORT"),
                 ("flink_prometheus_port", "STREAMSCORE_FLINK_PROMETHEUS_PORT"),
+                ("kafka_brokers", "STREAMSCORE_KAFKA_BROKERS"),
+                ("flink_taskmanagers", "STREAMSCORE_FLINK_TASKMANAGERS"),
             )
             if var in os.environ
         }
+        layout = home / "layout"  # what `up` last started: "<brokers> <taskmanagers>"
+        if layout.exists():
+            brokers, taskmanagers = (int(n) for n in layout.read_text().split())
+            ports = {"kafka_brokers": brokers, "flink_taskmanagers": taskmanagers, **ports}
         return cls(home=home, kafka_bootstrap=os.environ.get("STREAMSCORE_KAFKA_BOOTSTRAP"), **ports)
+
+    @property
+    def layout(self) -> str:
+        return f"{self.kafka_brokers} {self.flink_taskmanagers}"
 
     @property
     def jars(self) -> Path:
@@ -70,13 +85,23 @@ class StackConfig:
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or self.local_bootstrap_servers
 
+    def cluster(self) -> "StackConfig":
+        """The same stack in cluster mode: three brokers, two TaskManagers."""
+        return dataclasses.replace(self, kafka_brokers=3, flink_taskmanagers=2)
+
+    def broker_port(self, port: int, node: int) -> int:
+        return port + 10 * (node - 1)
+
+    def _listeners(self, port: int) -> str:
+        return ",".join(f"127.0.0.1:{self.broker_port(port, n)}" for n in range(1, self.kafka_brokers + 1))
+
     @property
     def local_bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return self._listeners(self.kafka_port)
 
     @property
     def secure_bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.kafka_secure_port}"
+        return self._listeners(self.kafka_secure_port)
 
     def secure_client_env(self) -> dict[str, str]:
         """The STREAMSCORE_KAFKA_* variables (deploy/kafka_security.py) that reach the secured listener as
@@ -177,9 +202,13 @@ class Service(ABC):
 
     def start(self) -> None:
         """Start unless already running; returns once healthy or raises StackError with the log's tail."""
+        self.wait_healthy(self.launch())
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Start the process unless it runs already, without waiting for it (None if it ran): members of a
+        quorum can only become healthy together."""
         if self.pid() is not None:
-            self.wait_healthy()
-            return
+            return None
         if self.port is not None and port_open(self.port):
             raise StackError(
                 f"{self.name}: port {self.port} is taken by a process this stack did not start; "
@@ -199,7 +228,7 @@ class Service(ABC):
                 start_new_session=True,
             )
         self.pid_file.write_text(f"{process.pid}\n")
-        self.wait_healthy(process)
+        return process
 
     def wait_healthy(self, process: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + self.startup_timeout_s

@@ -19,33 +19,49 @@ __all__ = ["KafkaBroker", "SchemaRegistry", "Service", "StackConfig", "StackErro
 
 
 class KafkaBroker(Service):
-    """A single-node KRaft broker (broker and controller in one process) with a plaintext listener and a
-    SASL_SSL one (SCRAM-SHA-512 user and TLS certificate from deploy/local_secrets.py)."""
+    """KRaft broker `node` (broker and controller in one process) with a plaintext listener and a SASL_SSL
+    one (SCRAM-SHA-512 user and TLS certificate from deploy/local_secrets.py, shared by all brokers).
 
-    name = "kafka"
+    One broker forms a quorum by itself (`--standalone`); several are static voters of one quorum, so
+    they can only become healthy together (`up` launches them all before waiting)."""
+
+    def __init__(self, config: StackConfig, node: int = 1) -> None:
+        self.node = node
+        self.name = "kafka" if node == 1 else f"kafka-{node}"
+        super().__init__(config)
 
     @property
     def port(self) -> int:
-        return self.config.kafka_port
+        return self.config.broker_port(self.config.kafka_port, self.node)
 
     @property
     def address(self) -> str:
-        return self.config.local_bootstrap_servers
+        return f"127.0.0.1:{self.port}"
 
     @property
     def secrets(self) -> BrokerSecrets:
-        return BrokerSecrets(self.dir / "secrets")
+        return BrokerSecrets(self.config.home / "kafka" / "secrets")
+
+    def _quorum(self) -> str:
+        c = self.config
+        if c.kafka_brokers == 1:
+            return f"controller.quorum.bootstrap.servers=127.0.0.1:{c.controller_port}"
+        voters = (f"{n}@127.0.0.1:{c.broker_port(c.controller_port, n)}" for n in range(1, c.kafka_brokers + 1))
+        return f"controller.quorum.voters={','.join(voters)}"
 
     def _properties(self) -> str:
         c, tls = self.config, self.secrets
-        secure = f"SECURE://127.0.0.1:{c.kafka_secure_port}"
+        plain, controller = self.port, c.broker_port(c.controller_port, self.node)
+        secure = f"SECURE://127.0.0.1:{c.broker_port(c.kafka_secure_port, self.node)}"
+        replicas = min(3, c.kafka_brokers)
+        min_isr = 2 if replicas == 3 else 1
         return "\n".join(
             [
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.bootstrap.servers=127.0.0.1:{c.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{c.kafka_port},{secure},CONTROLLER://127.0.0.1:{c.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{c.kafka_port},{secure}",
+                f"node.id={self.node}",
+                self._quorum(),
+                f"listeners=PLAINTEXT://127.0.0.1:{plain},{secure},CONTROLLER://127.0.0.1:{controller}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{plain},{secure}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
                 "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SECURE:SASL_SSL",
@@ -57,11 +73,13 @@ class KafkaBroker(Service):
                 f"log.dirs={self.dir / 'data'}",
                 "num.partitions=2",
                 "auto.create.topics.enable=false",
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
+                f"default.replication.factor={replicas}",
+                f"min.insync.replicas={min_isr}",
+                f"offsets.topic.replication.factor={replicas}",
+                f"transaction.state.log.replication.factor={replicas}",
+                f"transaction.state.log.min.isr={min_isr}",
+                f"share.coordinator.state.topic.replication.factor={replicas}",
+                f"share.coordinator.state.topic.min.isr={min_isr}",
                 "group.initial.rebalance.delay.ms=0",
                 "transaction.max.timeout.ms=900000",
                 "",
@@ -79,7 +97,11 @@ class KafkaBroker(Service):
         )
         if (self.dir / "data" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        id_file = self.config.home / "kafka" / "cluster-id"  # one id for every broker of the cluster
+        if not id_file.exists():
+            id_file.parent.mkdir(parents=True, exist_ok=True)
+            id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        cluster_id = id_file.read_text()
         result = subprocess.run(
             [
                 java(),
@@ -88,7 +110,7 @@ class KafkaBroker(Service):
                 f"-Dlog4j2.configurationFile={self.dir}/log4j2.properties",
                 "kafka.tools.StorageTool",
                 "format",
-                "--standalone",
+                *(["--standalone"] if self.config.kafka_brokers == 1 else []),
                 f"--cluster-id={cluster_id}",  # one glued argument: a random id may start with "-"
                 f"--add-scram=SCRAM-SHA-512=[name={SCRAM_USER},password={self.secrets.password()}]",
                 "-c",
@@ -161,11 +183,16 @@ class SchemaRegistry(Service):
             return False
 
 
+def brokers(config: StackConfig) -> list[KafkaBroker]:
+    return [KafkaBroker(config, node) for node in range(1, config.kafka_brokers + 1)]
+
+
 def services(config: StackConfig, flink: bool, spark: bool = False) -> list[Service]:
     """Services in start order; `down` stops them in reverse."""
-    chosen: list[Service] = [KafkaBroker(config), SchemaRegistry(config)]
+    chosen: list[Service] = [*brokers(config), SchemaRegistry(config)]
     if flink:
-        chosen += [FlinkJobManager(config), FlinkTaskManager(config)]
+        chosen += [FlinkJobManager(config)]
+        chosen += [FlinkTaskManager(config, n) for n in range(1, config.flink_taskmanagers + 1)]
     if spark:
         chosen += [SparkMaster(config), SparkWorker(config)]
     return chosen
@@ -174,17 +201,31 @@ def services(config: StackConfig, flink: bool, spark: bool = False) -> list[Serv
 def up(
     config: StackConfig, flink: bool, on_start: Callable[[Service], None] | None = None, spark: bool = False
 ) -> None:
-    broker = KafkaBroker(config)
-    if SchemaRegistry(config).pid() is None:  # fresh registry: no old schema ids may survive in topics
-        broker.stop()
-        shutil.rmtree(broker.dir / "data", ignore_errors=True)
-    for service in services(config, flink, spark):
+    """Start what is not running. Kafka starts from empty storage whenever the registry starts fresh (no
+    old schema id may survive in a topic) or the layout changed (another quorum)."""
+    layout = config.home / "layout"  # read back by StackConfig.from_env, so every command sees this layout
+    if SchemaRegistry(config).pid() is None or not layout.exists() or layout.read_text() != config.layout:
+        down(config)
+        for broker in brokers(config.cluster()):
+            shutil.rmtree(broker.dir / "data", ignore_errors=True)
+        (config.home / "kafka" / "cluster-id").unlink(missing_ok=True)
+        layout.parent.mkdir(parents=True, exist_ok=True)
+        layout.write_text(config.layout)
+    chosen = services(config, flink, spark)
+    quorum = [s for s in chosen if isinstance(s, KafkaBroker)]
+    for broker in quorum:
+        if on_start is not None:
+            on_start(broker)
+    launched = [broker.launch() for broker in quorum]
+    for broker, process in zip(quorum, launched, strict=True):
+        broker.wait_healthy(process)
+    for service in chosen[len(quorum) :]:
         if on_start is not None:
             on_start(service)
         service.start()
 
 
 def down(config: StackConfig) -> list[str]:
-    """Stop every service that has a PID file, Flink first; returns the names stopped."""
-    stopped = [s.name for s in reversed(services(config, flink=True, spark=True)) if s.stop()]
-    return stopped
+    """Stop every service that has a PID file (in cluster mode or not), Flink first; returns the names stopped."""
+    widest = config.cluster() if config.kafka_brokers <= 3 and config.flink_taskmanagers <= 2 else config
+    return [s.name for s in reversed(services(widest, flink=True, spark=True)) if s.stop()]

@@ -1,14 +1,18 @@
-"""Exactly once across a crash: kill -9 the TaskManager mid-stream, let the job restart from its last
-checkpoint, drain it, and read with read_committed: every event is scored or dead-lettered once."""
+"""Exactly once across failures, on the cluster mode (three brokers, two TaskManagers), while a stream is
+being scored: kill -9 a TaskManager; cancel the whole job and start it again from its latest retained
+checkpoint; kill -9 a Kafka broker. Each time the job recovers, and reading with read_committed every
+event is scored or dead-lettered exactly once."""
 
 import os
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flink_jobs import accounting, job_state, stop_with_savepoint, wait
 from streaming_fixtures import ScoringRun, read_topic
 
@@ -17,74 +21,92 @@ from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suf
 pytestmark = pytest.mark.stack
 
 
-def test_a_taskmanager_crash_loses_and_duplicates_nothing(
-    flink_stack: Any, scoring: ScoringRun, tmp_path: Path
+def _kill(service: Any) -> None:
+    pid = service.pid()
+    assert pid is not None, f"{service.name} is not running"
+    os.killpg(pid, signal.SIGKILL)  # a crash: no shutdown hooks, no flush
+
+
+def _latest_checkpoint(stack: Any, job_id: str) -> str:
+    url = f"{stack.flink_rest_url}/jobs/{job_id}/checkpoints"
+    found: dict[str, Any] = {}
+
+    def retained() -> bool:
+        found.update(requests.get(url, timeout=5).json().get("latest", {}).get("completed") or {})
+        return bool(found.get("external_path"))
+
+    wait(retained, 60, "a retained checkpoint")
+    return str(found["external_path"])
+
+
+@pytest.mark.parametrize("failure", ["taskmanager", "job_restart", "broker"])
+def test_a_failure_loses_and_duplicates_nothing(
+    flink_stack: Any, scoring: ScoringRun, tmp_path: Path, failure: str
 ) -> None:
     from streamscore.deploy.cli import produce_events
     from streamscore.deploy.flink_cluster import FlinkTaskManager
+    from streamscore.deploy.stack import KafkaBroker
     from streamscore.streaming.submit import flink_run
 
+    assert flink_stack.kafka_brokers == 3 and flink_stack.flink_taskmanagers == 2
     # No partition idles during the test: the drain's final watermark must reach the event-time operators
     # (FLINK-40499), and a burst after a pause must not make the other partition's events late.
     fast = scoring.spec.streaming.model_copy(update={"checkpoint_interval": 2_000, "idle_timeout": 300_000})
     spec = with_topic_suffix(scoring.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
-    spec_file = dump_pipeline(spec, tmp_path / "pipeline.yaml")
+    topics = spec.topics.model_copy(update={"profiles": scoring.spec.topics.profiles})
+    spec_file = dump_pipeline(spec.model_copy(update={"topics": topics}), tmp_path / "pipeline.yaml")
     spec = load_pipeline(spec_file)
     live = scoring.live.sort_by("event_time")
     first, second = live.slice(0, 2_000), live.slice(2_000, 1_500)
 
+    def out() -> int:
+        return len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
+
     produced = produce_events(spec, first, malformed_rate=0.02, seed=5).total
     group = f"eo-{uuid.uuid4().hex[:8]}"
-    job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, bounded=False)
+    job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2)
     assert job.job_id is not None
-    wait(lambda: len(read_topic(flink_stack, spec.topics.scored)) > 500, 120, "the first committed output")
+    job_id: str = job.job_id
+    wait(lambda: out() > 500, 120, "the first committed output")
 
-    taskmanager = FlinkTaskManager(flink_stack)
-    pid = taskmanager.pid()
-    assert pid is not None
-    os.killpg(pid, signal.SIGKILL)  # a crash: no shutdown hooks, no flush
-    crashed = time.monotonic()
-    taskmanager.start()
-    produced += produce_events(spec, second, malformed_rate=0.02, seed=6).total
-    wait(lambda: job_state(flink_stack, job.job_id) == "RUNNING", 120, "the job to run again")
-    wait(lambda: len(read_topic(flink_stack, spec.topics.scored)) > 2_500, 180, "output after recovery")
-    recovery_s = time.monotonic() - crashed  # kill -9 until new output is committed
+    taskmanager, broker = FlinkTaskManager(flink_stack, 1), KafkaBroker(flink_stack, 2)
 
-    def nearly_all_out() -> bool:  # all but the few events the watermark still holds in windows
-        out = len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
-        return out >= produced - 10
+    def restart_job() -> str:
+        checkpoint = _latest_checkpoint(flink_stack, job_id)
+        requests.patch(f"{flink_stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
+        wait(lambda: job_state(flink_stack, job_id) == "CANCELED", 60, "the job to cancel")
+        again = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=checkpoint)
+        assert again.job_id is not None
+        return again.job_id
 
-    wait(nearly_all_out, 180, "the input to be consumed")
-
-    # Drain: stop with a savepoint and MAX_WATERMARK, so every buffered window fires and commits.
-    stop_with_savepoint(flink_stack, job.job_id, str(tmp_path / "savepoints"), drain=True)
-
-    def everything_visible() -> bool:  # the drain's last transaction may commit after the job is FINISHED
-        out = len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
-        return out >= produced
-
+    inject: dict[str, Callable[[], str]] = {
+        "taskmanager": lambda: (_kill(taskmanager), taskmanager.start(), job_id)[-1],
+        "broker": lambda: (_kill(broker), job_id)[-1],
+        "job_restart": restart_job,
+    }
+    before, failed = out(), time.monotonic()
     try:
-        settle_s = wait(everything_visible, 60, "the last transaction to become visible")
-    except AssertionError:
-        settle_s = float("nan")
-    scored, dead = read_topic(flink_stack, spec.topics.scored), read_topic(flink_stack, spec.topics.dead_letters)
+        job_id = inject[failure]()
+        produced += produce_events(spec, second, malformed_rate=0.02, seed=6).total
+        wait(lambda: job_state(flink_stack, job_id) == "RUNNING", 180, "the job to run again")
+        wait(lambda: out() > before, 240, "committed output after the failure")
+        recovery_s = time.monotonic() - failed  # failure until new output is committed
+        wait(lambda: out() >= produced - 10, 240, "the input to be consumed")  # a few wait for the watermark
+        # Drain: stop with a savepoint and MAX_WATERMARK, so every buffered window fires and commits.
+        stop_with_savepoint(flink_stack, job_id, str(tmp_path / "savepoints"), drain=True)
+        try:  # the drain's last transaction may commit after the job is FINISHED
+            settle_s = wait(lambda: out() >= produced, 60, "the last transaction to become visible")
+        except AssertionError:
+            settle_s = float("nan")
+        scored, dead = read_topic(flink_stack, spec.topics.scored), read_topic(flink_stack, spec.topics.dead_letters)
+    finally:
+        if failure == "broker":
+            broker.start()
     ids = [s["event_id"] for s in scored]
     print(
-        f"\nexactly-once after kill -9 of the TaskManager: {accounting(produced, scored, dead)}, "
+        f"\nexactly once after {failure}: {accounting(produced, scored, dead)}, "
         f"recovery {recovery_s:.1f} s, visible {settle_s:.1f} s after finish"
     )
-    if len(scored) + len(dead) != produced:
-        from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode
-
-        registry, seen = RegistryClient(flink_stack.registry_url), set(ids)
-        uncommitted = consume_all(flink_stack.bootstrap_servers, spec.topics.scored, 3_000, read_committed=False)
-        print("read_uncommitted sees", len(uncommitted), "scored records;", len(scored), "committed")
-        dead_at = {(d["source_partition"], d["source_offset"]) for d in dead}
-        for m in consume_all(flink_stack.bootstrap_servers, spec.topics.events, timeout_ms=3_000):
-            if (m.partition, m.offset) not in dead_at:
-                event = decode(registry, m.value)
-                if event["event_id"] not in seen:
-                    print("missing", m.partition, m.offset, m.timestamp, event)
     assert len(ids) == len(set(ids))
     assert len({(d["source_partition"], d["source_offset"]) for d in dead}) == len(dead)
     assert len(scored) + len(dead) == produced
