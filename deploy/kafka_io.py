@@ -10,9 +10,9 @@ import logging
 import struct
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import fastavro
 import numpy as np
@@ -26,6 +26,7 @@ from streamscore.deploy.hostile import KINDS, Breaker, EventFields, wrong_type_s
 from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.shared.errors import StreamscoreError
 
+T = TypeVar("T")
 MAGIC = 0
 HEADER = struct.Struct(">bI")
 """Confluent wire format: magic byte 0, then the schema id as a big-endian int32, then Avro."""
@@ -158,24 +159,43 @@ def ensure_topics(
     with connecting(bootstrap, security):
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin", **_secured(security))
     try:
-        existing = set(admin.list_topics())
-        replicas = min(3, len(admin.describe_cluster()["brokers"]))
-        wanted = [
-            NewTopic(
-                name=t,
-                num_partitions=partitions,
-                replication_factor=replicas,
-                topic_configs=({"cleanup.policy": "compact"} if t in compact else {})
-                | ({"message.timestamp.type": "LogAppendTime"} if t in appended else {}),
-            )
-            for t in topics
-            if t not in existing
-        ]
-        if wanted:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(wanted)
+        _retrying(lambda: _create_missing(admin, topics, partitions, compact, appended))
     finally:
         admin.close()
+
+
+def _retrying(call: Callable[[], T], attempts: int = 5) -> T:
+    """kafka-python's clients raise a retriable error (a connection reset) when the broker they picked has
+    just died instead of asking another: try again, as a cluster that lost one broker still works."""
+    for _ in range(attempts - 1):
+        try:
+            return call()
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            time.sleep(1.0)
+    return call()
+
+
+def _create_missing(
+    admin: KafkaAdminClient, topics: Iterable[str], partitions: int, compact: set[str], appended: set[str]
+) -> None:
+    existing = set(admin.list_topics())
+    replicas = min(3, len(admin.describe_cluster()["brokers"]))
+    wanted = [
+        NewTopic(
+            name=t,
+            num_partitions=partitions,
+            replication_factor=replicas,
+            topic_configs=({"cleanup.policy": "compact"} if t in compact else {})
+            | ({"message.timestamp.type": "LogAppendTime"} if t in appended else {}),
+        )
+        for t in topics
+        if t not in existing
+    ]
+    if wanted:
+        with contextlib.suppress(TopicAlreadyExistsError):
+            admin.create_topics(wanted)
 
 
 def round_trip(bootstrap: str, security: KafkaSecurity | None = None) -> bool:
@@ -315,6 +335,12 @@ def consume_all(
     security: KafkaSecurity | None = None,
 ) -> list[Any]:
     """Every record currently in `topic`, from the earliest offset (for tests, the demo and checks)."""
+    return _retrying(lambda: _consume_all(bootstrap, topic, timeout_ms, read_committed, security))
+
+
+def _consume_all(
+    bootstrap: str, topic: str, timeout_ms: int, read_committed: bool, security: KafkaSecurity | None
+) -> list[Any]:
     with connecting(bootstrap, security):
         consumer = KafkaConsumer(
             topic,

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,15 @@ def stack() -> Iterator[Any]:
     yield config
     if not already:
         local_stack.down(config)
+
+
+@pytest.fixture
+def jobs(flink_stack: Any) -> Iterator[list[str]]:
+    """Ids of the jobs a test submits: any still running when it ends (a failed test) is cancelled, so
+    it cannot hold slots and CPU under the next test."""
+    submitted: list[str] = []
+    yield submitted
+    for job_id in submitted:
+        url = f"{flink_stack.flink_rest_url}/jobs/{job_id}"
+        if requests.get(url, timeout=5).json().get("state") in ("RUNNING", "RESTARTING", "CREATED"):
+            requests.patch(f"{url}?mode=cancel", timeout=10)

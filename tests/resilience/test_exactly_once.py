@@ -41,7 +41,7 @@ def _latest_checkpoint(stack: Any, job_id: str) -> str:
 
 @pytest.mark.parametrize("failure", ["taskmanager", "job_restart", "broker"])
 def test_a_failure_loses_and_duplicates_nothing(
-    flink_stack: Any, scoring: ScoringRun, tmp_path: Path, failure: str
+    flink_stack: Any, scoring: ScoringRun, tmp_path: Path, jobs: list[str], failure: str
 ) -> None:
     from streamscore.deploy.cli import produce_events
     from streamscore.deploy.flink_cluster import FlinkTaskManager
@@ -67,6 +67,7 @@ def test_a_failure_loses_and_duplicates_nothing(
     job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2)
     assert job.job_id is not None
     job_id: str = job.job_id
+    jobs.append(job_id)
     wait(lambda: out() > 500, 120, "the first committed output")
 
     taskmanager, broker = FlinkTaskManager(flink_stack, 1), KafkaBroker(flink_stack, 2)
@@ -77,6 +78,7 @@ def test_a_failure_loses_and_duplicates_nothing(
         wait(lambda: job_state(flink_stack, job_id) == "CANCELED", 60, "the job to cancel")
         again = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=checkpoint)
         assert again.job_id is not None
+        jobs.append(again.job_id)
         return again.job_id
 
     inject: dict[str, Callable[[], str]] = {

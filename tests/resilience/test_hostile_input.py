@@ -23,7 +23,7 @@ HOSTILE = 10_000
 
 
 def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_events_scored(
-    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path
+    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path, jobs: list[str]
 ) -> None:
     from streamscore.deploy.cli import produce_events
     from streamscore.deploy.hostile import KINDS, REASONS
@@ -43,6 +43,7 @@ def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_events_scored
     assert hostile >= HOSTILE and set(report.malformed) == set(KINDS)
     job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=f"fuzz-{uuid.uuid4().hex[:8]}")
     assert job.job_id is not None
+    jobs.append(job.job_id)
 
     def out() -> int:
         return len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.stack
 
 
 def test_an_upgrade_from_a_savepoint_keeps_state_and_loses_nothing(
-    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path
+    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path, jobs: list[str]
 ) -> None:
     from streamscore.deploy.cli import produce_events
     from streamscore.streaming.submit import flink_run
@@ -40,6 +40,7 @@ def test_an_upgrade_from_a_savepoint_keeps_state_and_loses_nothing(
     group = f"upgrade-{uuid.uuid4().hex[:8]}"
     old = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=1)
     assert old.job_id is not None
+    jobs.append(old.job_id)
     wait(lambda: out() > 1_000, 120, "the old version's first committed output")
     stopping = time.monotonic()
     savepoint = stop_with_savepoint(flink_stack, old.job_id, str(tmp_path / "savepoints"), drain=False)
@@ -48,6 +49,7 @@ def test_an_upgrade_from_a_savepoint_keeps_state_and_loses_nothing(
     produced += produce_events(spec, second, malformed_rate=0.0, seed=8).total
     new = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=savepoint)
     assert new.job_id is not None
+    jobs.append(new.job_id)
     wait(lambda: out() > before, 180, "the new version's first committed output")
     upgrade_s = time.monotonic() - stopping
     wait(lambda: out() >= produced - 10, 180, "the input to be consumed")  # a few wait for the watermark
