@@ -178,11 +178,19 @@ DEAD_LETTER_COLUMNS = [
 def kafka_sink(
     name: str, topic: str, columns: list[str], schema_file: str, key: str | None, kafka: KafkaSettings
 ) -> str:
-    """A transactional (exactly-once) Kafka sink writing Confluent Avro with the project's schema."""
+    """A transactional (exactly-once) Kafka sink writing Confluent Avro with the project's schema.
+
+    The schema is registered under `<topic>-value` here, once, before the job runs: otherwise the sink's
+    parallel writers race to create the subject, and the registry answers the loser 409 (a job failure
+    and restart at start-up, seen at parallelism 2)."""
+    from streamscore.deploy.kafka_io import RegistryClient
+
+    schema = (SCHEMAS / schema_file).read_text()
+    RegistryClient(kafka.registry_url).register(f"{topic}-value", json.loads(schema))
     options = {
         **kafka.sink_options(topic, "avro-confluent"),
         "value.avro-confluent.url": kafka.registry_url,
-        "value.avro-confluent.schema": (SCHEMAS / schema_file).read_text(),
+        "value.avro-confluent.schema": schema,
     }
     if key is not None:
         options |= {"key.format": "raw", "key.fields": key, "value.fields-include": "ALL"}

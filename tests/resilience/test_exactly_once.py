@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 import requests
 from flink_jobs import accounting, job_state, stop_with_savepoint, wait
-from streaming_fixtures import ScoringRun, read_topic
-
-from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suffix
+from streaming_fixtures import ScoringRun, failure_spec, read_topic, records_out
 
 pytestmark = pytest.mark.stack
 
@@ -49,18 +47,12 @@ def test_a_failure_loses_and_duplicates_nothing(
     from streamscore.streaming.submit import flink_run
 
     assert flink_stack.kafka_brokers == 3 and flink_stack.flink_taskmanagers == 2
-    # No partition idles during the test: the drain's final watermark must reach the event-time operators
-    # (FLINK-40499), and a burst after a pause must not make the other partition's events late.
-    fast = scoring.spec.streaming.model_copy(update={"checkpoint_interval": 2_000, "idle_timeout": 300_000})
-    spec = with_topic_suffix(scoring.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
-    topics = spec.topics.model_copy(update={"profiles": scoring.spec.topics.profiles})
-    spec_file = dump_pipeline(spec.model_copy(update={"topics": topics}), tmp_path / "pipeline.yaml")
-    spec = load_pipeline(spec_file)
+    spec, spec_file = failure_spec(scoring, tmp_path)
     live = scoring.live.sort_by("event_time")
     first, second = live.slice(0, 2_000), live.slice(2_000, 1_500)
 
     def out() -> int:
-        return len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
+        return records_out(flink_stack, spec)
 
     produced = produce_events(spec, first, malformed_rate=0.02, seed=5).total
     group = f"eo-{uuid.uuid4().hex[:8]}"

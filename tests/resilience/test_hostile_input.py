@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 import requests
 from flink_jobs import accounting, job_state, stop_with_savepoint, wait
-from streaming_fixtures import ScoringRun, batch_feature_hashes, read_topic
-
-from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suffix
+from streaming_fixtures import ScoringRun, batch_feature_hashes, failure_spec, read_topic, records_out
 
 pytestmark = pytest.mark.stack
 
@@ -30,11 +28,7 @@ def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_events_scored
     from streamscore.shared.synthetic import generator_for
     from streamscore.streaming.submit import flink_run
 
-    fast = scoring.spec.streaming.model_copy(update={"checkpoint_interval": 2_000, "idle_timeout": 300_000})
-    spec = with_topic_suffix(scoring.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
-    topics = spec.topics.model_copy(update={"profiles": scoring.spec.topics.profiles})  # the run's published profiles
-    spec_file = dump_pipeline(spec.model_copy(update={"topics": topics}), tmp_path / "pipeline.yaml")
-    spec = load_pipeline(spec_file)
+    spec, spec_file = failure_spec(scoring, tmp_path)
     generator, config = generator_for(spec, events=16_000, seed=29, start_ms=scoring.as_of_ms, days=0.5)
     live = generator(config).sort_by("event_time")
 
@@ -46,7 +40,7 @@ def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_events_scored
     jobs.append(job.job_id)
 
     def out() -> int:
-        return len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
+        return records_out(flink_stack, spec)
 
     wait(lambda: out() >= report.total - 10, 300, "the input to be consumed")  # a few wait for the watermark
     assert job_state(flink_stack, job.job_id) == "RUNNING"

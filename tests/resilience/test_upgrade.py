@@ -12,9 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from flink_jobs import accounting, job_state, stop_with_savepoint, wait
-from streaming_fixtures import ScoringRun, batch_feature_hashes, read_topic
-
-from streamscore.shared.spec import dump_pipeline, load_pipeline, with_topic_suffix
+from streaming_fixtures import ScoringRun, batch_feature_hashes, failure_spec, read_topic, records_out
 
 pytestmark = pytest.mark.stack
 
@@ -25,16 +23,12 @@ def test_an_upgrade_from_a_savepoint_keeps_state_and_loses_nothing(
     from streamscore.deploy.cli import produce_events
     from streamscore.streaming.submit import flink_run
 
-    fast = scoring.spec.streaming.model_copy(update={"checkpoint_interval": 2_000, "idle_timeout": 300_000})
-    spec = with_topic_suffix(scoring.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
-    topics = spec.topics.model_copy(update={"profiles": scoring.spec.topics.profiles})  # the run's published profiles
-    spec_file = dump_pipeline(spec.model_copy(update={"topics": topics}), tmp_path / "pipeline.yaml")
-    spec = load_pipeline(spec_file)
+    spec, spec_file = failure_spec(scoring, tmp_path)
     live = scoring.live.sort_by("event_time")
     first, second = live.slice(0, 2_000), live.slice(2_000, 1_500)
 
     def out() -> int:
-        return len(read_topic(flink_stack, spec.topics.scored)) + len(read_topic(flink_stack, spec.topics.dead_letters))
+        return records_out(flink_stack, spec)
 
     produced = produce_events(spec, first, malformed_rate=0.0, seed=7).total
     group = f"upgrade-{uuid.uuid4().hex[:8]}"
