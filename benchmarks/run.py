@@ -125,6 +125,7 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
             by_name["job_throughput_p1_rocksdb"], by_name["job_throughput_p1_hashmap"]
         ),
         "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"]),
+        "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"]),
         "drift_per_event_vs_off": per_core(
             by_name[f"job_throughput_p1_{backend}_no_drift"], by_name[f"job_throughput_p1_{backend}_drift_hourly"]
         ),
@@ -164,9 +165,12 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     # slides over a day keep that ratio negligible and measure what drift costs per event.
     hourly = spec.model_copy(update={"drift": spec.drift.model_copy(update={"window": 86_400_000, "slide": 3_600_000})})
     hourly_file = dump_pipeline(hourly, spec_file.with_name("pipeline-drift-hourly.yaml"))
+    trusting = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
+    trusting_file = dump_pipeline(trusting, spec_file.with_name("pipeline-no-dedup.yaml"))
     runs = (
         (spec, spec_file, 1, False, ""),
         (quiet, quiet_file, 1, False, "_no_drift"),
+        (trusting, trusting_file, 1, False, "_no_dedup"),
         (hourly, hourly_file, 1, False, "_drift_hourly"),
         (spec, spec_file, 2, False, ""),
         (alt, alt_file, 1, False, ""),

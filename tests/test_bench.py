@@ -27,6 +27,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         f"onnx_ceiling_batch_{scoring.spec.streaming.profiles['throughput'].arrow_batch_size}",
         "job_throughput_p1_rocksdb",
         "job_throughput_p1_rocksdb_no_drift",
+        "job_throughput_p1_rocksdb_no_dedup",
         "job_throughput_p1_rocksdb_drift_hourly",
         "job_throughput_p2_rocksdb",
         "job_throughput_p1_hashmap",
@@ -49,6 +50,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         "job_vs_batched_consumer",
         "job_vs_spark_structured_streaming",
         "drift_on_vs_off",
+        "dedup_on_vs_off",
         "drift_per_event_vs_off",
     }
     # The load's last max_out_of_orderness waits for newer events that never come: scored < produced.
