@@ -8,6 +8,7 @@ hostile, not the producer's clock (a forged Kafka timestamp is the broker's to r
 """
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,8 @@ class Breaker:
     """Turns a valid record into the payloads of one hostile kind."""
 
     fields: EventFields
-    encode: Any
-    """(record, wrong_type: bool) -> framed bytes under the event schema or the wrong-type schema."""
+    encode: Callable[[dict[str, Any], bool], bytes]
+    """(record, wrong_type) -> framed bytes under the event schema, or the wrong-type schema if `wrong_type`."""
 
     def payloads(self, kind: str, good: bytes, record: dict[str, Any], rng: np.random.Generator) -> list[bytes]:
         """What to send instead of `good`: a `duplicate` is `good` twice, every other kind one payload."""
