@@ -32,11 +32,6 @@ HEADER = struct.Struct(">bI")
 """Confluent wire format: magic byte 0, then the schema id as a big-endian int32, then Avro."""
 
 
-def _secured(security: KafkaSecurity | None) -> dict[str, Any]:
-    """Client options for `security`, or for the STREAMSCORE_KAFKA_* variables when None."""
-    return (security or KafkaSecurity.from_env()).python_options()
-
-
 class KafkaUnavailableError(StreamscoreError):
     """Kafka could not be reached, or refused the client (wrong credentials, untrusted certificate)."""
 
@@ -60,15 +55,16 @@ class _Reasons(logging.Handler):
 
 
 @contextlib.contextmanager
-def connecting(bootstrap: str, security: KafkaSecurity | None = None) -> Iterator[None]:
-    """Turn a client's failure to connect into one KafkaUnavailableError saying where, how and why."""
+def connecting(bootstrap: str, security: KafkaSecurity | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the client options for `security` (the STREAMSCORE_KAFKA_* variables when None) and turn a
+    client's failure to connect into one KafkaUnavailableError saying where, how and why."""
+    security = security or KafkaSecurity.from_env()
     reasons, logger = _Reasons(), logging.getLogger("kafka")
     logger.addHandler(reasons)
     try:
-        yield
+        yield security.python_options()
     except KafkaError as exc:
-        how = (security or KafkaSecurity.from_env()).describe()
-        raise KafkaUnavailableError(f"Kafka at {bootstrap} ({how}): {reasons.why() or exc}") from exc
+        raise KafkaUnavailableError(f"Kafka at {bootstrap} ({security.describe()}): {reasons.why() or exc}") from exc
     finally:
         logger.removeHandler(reasons)
 
@@ -156,8 +152,8 @@ def ensure_topics(
     brokers' default); compacted ones get cleanup.policy=compact, `append_time` ones stamp each record
     with the broker's append time (when a decision was written)."""
     compact, appended = set(compacted), set(append_time)
-    with connecting(bootstrap, security):
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin", **_secured(security))
+    with connecting(bootstrap, security) as options:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamscore-admin", **options)
     try:
         _retrying(lambda: _create_missing(admin, topics, partitions, compact, appended))
     finally:
@@ -202,7 +198,7 @@ def round_trip(bootstrap: str, security: KafkaSecurity | None = None) -> bool:
     """Produce one record to a health topic and read it back: the broker really works."""
     topic = "__streamscore_health"
     marker = uuid.uuid4().bytes
-    options = _secured(security)
+    options = (security or KafkaSecurity.from_env()).python_options()
     try:
         ensure_topics(bootstrap, [topic], partitions=1, security=security)
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5_000, **options)
@@ -288,14 +284,14 @@ def produce_table(
         raise ValueError("malformed_rate > 0 needs the `hostile` fields to break")
     breaker = _breaker(registry, topic, schema, hostile) if hostile is not None else None
     report = ProduceReport()
-    with connecting(bootstrap, security):
+    with connecting(bootstrap, security) as options:
         producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             acks="all",
             linger_ms=20,
             batch_size=256 * 1024,
             compression_type="lz4" if _has_lz4() else None,
-            **_secured(security),
+            **options,
         )
     try:
         for i, record in enumerate(_records(table, names)):
@@ -341,7 +337,7 @@ def consume_all(
 def _consume_all(
     bootstrap: str, topic: str, timeout_ms: int, read_committed: bool, security: KafkaSecurity | None
 ) -> list[Any]:
-    with connecting(bootstrap, security):
+    with connecting(bootstrap, security) as options:
         consumer = KafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
@@ -350,7 +346,7 @@ def _consume_all(
             consumer_timeout_ms=timeout_ms,
             isolation_level="read_committed" if read_committed else "read_uncommitted",
             group_id=None,
-            **_secured(security),
+            **options,
         )
     try:
         return list(consumer)

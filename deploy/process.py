@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamscore.deploy.local_secrets import SCRAM_USER, BrokerSecrets
 from streamscore.shared.errors import StreamscoreError
 
 
@@ -51,7 +52,7 @@ class StackConfig:
     @classmethod
     def from_env(cls) -> "StackConfig":
         home = Path(os.environ.get("STREAMSCORE_HOME", ".stack")).resolve()
-        ports = {
+        overrides = {
             field: int(os.environ[var])
             for field, var in (
                 ("kafka_port", "STREAMSCORE_KAFKA_PORT"),
@@ -70,8 +71,8 @@ class StackConfig:
         layout = home / "layout"  # what `up` last started: "<brokers> <taskmanagers>"
         if layout.exists():
             brokers, taskmanagers = (int(n) for n in layout.read_text().split())
-            ports = {"kafka_brokers": brokers, "flink_taskmanagers": taskmanagers, **ports}
-        return cls(home=home, kafka_bootstrap=os.environ.get("STREAMSCORE_KAFKA_BOOTSTRAP"), **ports)
+            overrides = {"kafka_brokers": brokers, "flink_taskmanagers": taskmanagers, **overrides}
+        return cls(home=home, kafka_bootstrap=os.environ.get("STREAMSCORE_KAFKA_BOOTSTRAP"), **overrides)
 
     @property
     def layout(self) -> str:
@@ -103,12 +104,15 @@ class StackConfig:
     def secure_bootstrap_servers(self) -> str:
         return self._listeners(self.kafka_secure_port)
 
+    @property
+    def broker_secrets(self) -> BrokerSecrets:
+        """The secured listener's CA, certificate and SCRAM password, shared by every broker."""
+        return BrokerSecrets(self.home / "kafka" / "secrets")
+
     def secure_client_env(self) -> dict[str, str]:
         """The STREAMSCORE_KAFKA_* variables (deploy/kafka_security.py) that reach the secured listener as
         the stack's SCRAM user; the password stays in its file."""
-        from streamscore.deploy.local_secrets import SCRAM_USER, BrokerSecrets
-
-        broker = BrokerSecrets(self.home / "kafka" / "secrets")
+        broker = self.broker_secrets
         return {
             "STREAMSCORE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
             "STREAMSCORE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",

@@ -40,7 +40,7 @@ class KafkaBroker(Service):
 
     @property
     def secrets(self) -> BrokerSecrets:
-        return BrokerSecrets(self.config.home / "kafka" / "secrets")
+        return self.config.broker_secrets
 
     def _quorum(self) -> str:
         c = self.config
