@@ -6,6 +6,7 @@ the generator's producer, tests and the benchmarks' Python baselines.
 
 import contextlib
 import io
+import json
 import logging
 import struct
 import time
@@ -93,9 +94,12 @@ class RegistryClient:
             raise RegistryError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
         return response.json()
 
-    def register(self, subject: str, schema: dict[str, Any]) -> int:
-        """Register (or find) `schema` under `subject`; returns its global id."""
-        body = {"schema": fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(schema))}
+    def register(self, subject: str, schema: dict[str, Any], text: str | None = None) -> int:
+        """Register (or find) `schema` under `subject`; returns its global id.
+
+        `text`, when given, is registered as it is: the registry finds an existing version only by
+        the exact text, so a schema a Java client will register too must be sent as the JVM prints it."""
+        body = {"schema": text or fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(schema))}
         answer = self._call(
             "POST",
             f"/subjects/{subject}/versions",
@@ -108,8 +112,6 @@ class RegistryClient:
 
     def schema(self, schema_id: int) -> Any:
         if schema_id not in self._by_id:
-            import json
-
             answer = self._call("GET", f"/schemas/ids/{schema_id}")
             self._by_id[schema_id] = fastavro.parse_schema(json.loads(answer["schema"]))
         return self._by_id[schema_id]

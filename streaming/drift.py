@@ -15,6 +15,7 @@ from streamscore.shared.drift.monitored import Monitored, monitored
 from streamscore.shared.features.sql import TS_COLUMN, interval, quote
 from streamscore.shared.spec import PipelineSpec
 from streamscore.streaming.drift_records import RESULT_COLUMNS, drift_records
+from streamscore.streaming.java_functions import DRIFT_PARTIALS_FUNCTION
 from streamscore.streaming.kafka_tables import KafkaSettings, kafka_sink
 from streamscore.streaming.scorer import Watched, bin_field
 
@@ -57,8 +58,8 @@ def watched(spec: PipelineSpec) -> Watched:
 
 def _window_column(k: int, m: Monitored) -> str:
     """ARRAY[nulls, sum, sum of squares, min, max, count in bin 0, ...] of the k-th watched value, in
-    the layout `PARTIALS` names (DRIFT_PARTIALS, Java, deploy/jvm/flink-udf)."""
-    return f"DRIFT_PARTIALS(`v{k}`, `b{k}`, {m.max_bins}) AS `w{k}`"
+    the layout `PARTIALS` names (`DRIFT_PARTIALS_FUNCTION`, Java, deploy/jvm/flink-udf)."""
+    return f"{DRIFT_PARTIALS_FUNCTION}(`v{k}`, `b{k}`, {m.max_bins}) AS `w{k}`"
 
 
 def add_drift(

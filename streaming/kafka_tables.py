@@ -14,15 +14,9 @@ from typing import Any
 from streamscore.deploy.kafka_security import FLINK_SHADED, KafkaSecurity
 from streamscore.shared.features.sql import TS_COLUMN, interval, profile_features, quote
 from streamscore.shared.spec import PipelineSpec
+from streamscore.streaming.java_functions import DECODE_FUNCTION
 from streamscore.streaming.tables import ddl, sql_string
 
-DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
-COUNT_DEAD_LETTER_FUNCTION = "COUNT_DEAD_LETTER"
-JAVA_FUNCTIONS = {  # SQL name -> class in deploy/jvm/flink-udf
-    DECODE_FUNCTION: "io.streamscore.flink.DecodeConfluentAvro",
-    COUNT_DEAD_LETTER_FUNCTION: "io.streamscore.flink.CountDeadLetter",
-    "DRIFT_PARTIALS": "io.streamscore.flink.DriftPartials",
-}
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; TO_TIMESTAMP_LTZ must not overflow
 
@@ -180,13 +174,18 @@ def kafka_sink(
 ) -> str:
     """A transactional (exactly-once) Kafka sink writing Confluent Avro with the project's schema.
 
-    The schema is registered under `<topic>-value` here, once, before the job runs: otherwise the sink's
-    parallel writers race to create the subject, and the registry answers the loser 409 (a job failure
-    and restart at start-up, seen at parallelism 2)."""
+    The schema is registered under `<topic>-value` here, once, before the job runs, in the very text
+    the sink's writers will send (Avro's Java printing): otherwise they race to create the version
+    and the registry answers the loser 409, a job failure and restart at start-up (parallelism 2).
+    Needs the format jar on `pipeline.jars`, which also puts it on the client's class path."""
+    from pyflink.java_gateway import get_gateway
+
     from streamscore.deploy.kafka_io import RegistryClient
 
     schema = (SCHEMAS / schema_file).read_text()
-    RegistryClient(kafka.registry_url).register(f"{topic}-value", json.loads(schema))
+    avro = get_gateway().jvm.org.apache.flink.avro.shaded.org.apache.avro  # shaded in the avro-confluent jar
+    printed = avro.Schema.Parser().parse(schema).toString()
+    RegistryClient(kafka.registry_url).register(f"{topic}-value", json.loads(schema), text=printed)
     options = {
         **kafka.sink_options(topic, "avro-confluent"),
         "value.avro-confluent.url": kafka.registry_url,

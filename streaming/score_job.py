@@ -22,9 +22,9 @@ from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.spec import PipelineSpec, load_pipeline
 from streamscore.streaming.drift import add_drift, watched
 from streamscore.streaming.features import compute_features
+from streamscore.streaming.java_functions import register_java_functions
 from streamscore.streaming.kafka_tables import (
     DEAD_LETTER_COLUMNS,
-    JAVA_FUNCTIONS,
     SCORED_COLUMNS,
     KafkaSettings,
     event_source,
@@ -76,8 +76,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     """Register every table and view; returns the inserts: scored, review and dead letters, or with
     `features_only` the feature rows and dead letters."""
     kafka = settings.kafka
-    for function, java_class in JAVA_FUNCTIONS.items():
-        t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {function} AS '{java_class}' LANGUAGE JAVA")
+    register_java_functions(t_env)
     t_env.execute_sql(event_source("events_raw", spec, kafka))
     valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
 

@@ -15,7 +15,8 @@ from pyflink.table import TableEnvironment
 from streamscore.shared.avro import record_fields
 from streamscore.shared.features.sql import TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.kafka_tables import COUNT_DEAD_LETTER_FUNCTION, MAX_EPOCH_MS, decode_call
+from streamscore.streaming.java_functions import COUNT_DEAD_LETTER_FUNCTION
+from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
 from streamscore.streaming.tables import sql_string
 
 

@@ -90,8 +90,8 @@ def test_seconds_since_previous(run_features: Any, payments_spec: PipelineSpec) 
     assert close(out["a2"]["seconds_since_prev"], 3600.0)
     assert close(out["a3"]["seconds_since_prev"], 0.001)
     assert close(out["a4"]["seconds_since_prev"], 24 * 3600 - 0.001)
-    # Tied events: one of them is "previous" to the other, in arrival order.
-    assert sorted([out["b2"]["seconds_since_prev"], out["b3"]["seconds_since_prev"]]) == [0.0, 600.0]
+    # Tied events: neither is "previous" to the other; both measure from b1, the latest earlier event.
+    assert [out["b2"]["seconds_since_prev"], out["b3"]["seconds_since_prev"]] == [600.0, 600.0]
 
 
 def test_missing_profiles_take_the_spec_defaults(run_features: Any, payments_spec: PipelineSpec) -> None:

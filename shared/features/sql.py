@@ -4,10 +4,14 @@ The input relation holds the event's fields, the event time as BIGINT epoch mill
 its own name, `TS_COLUMN` as the (row)time attribute, and, for profile features, one nullable
 column per profile feature under the feature's name (the engine joins profiles in).
 
-Windowed features use `RANGE BETWEEN <w> PRECEDING AND CURRENT ROW` ordered by event time in
-both engines: the event itself and same-timestamp events are in, later events never are.
-Flink allows one window frame per SELECT, so the compiler emits a chain of SELECTs, one per
-frame, and a last SELECT that shapes the float32 feature vector.
+Windowed features are defined by the frame `RANGE BETWEEN <w> PRECEDING AND CURRENT ROW` ordered
+by event time: the event itself and same-timestamp events are in, later events never are. Spark
+runs that frame as written, one SELECT per window length. Flink would give each such OVER its own
+keyed operator holding whole rows in state, so on Flink one aggregate function computes every
+windowed feature in a single OVER (`WINDOW_FEATURES`, deploy/jvm/flink-udf), to the same
+definition; the parity tests hold the two engines to it. "Since previous" is the time since the
+latest event with an earlier timestamp (same-timestamp events do not count, so no engine's order
+among them matters). A last SELECT shapes the float32 feature vector.
 """
 
 from dataclasses import dataclass
@@ -33,17 +37,15 @@ _EPOCH_DAY0_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday is 0.
 
 @dataclass(frozen=True)
 class Dialect:
-    """The few places where Spark SQL and Flink SQL spell the same thing differently."""
+    """How an engine computes the windowed features."""
 
     name: str
-    distinct_count_template: str
-
-    def count_distinct(self, column: str, window: str) -> str:
-        return self.distinct_count_template.format(column=column, window=window)
+    window_function: str | None
+    """An aggregate computing every windowed feature in one OVER; None: one SQL OVER per window length."""
 
 
-SPARK = Dialect(name="spark", distinct_count_template="SIZE(COLLECT_SET({column}) OVER {window})")
-FLINK = Dialect(name="flink", distinct_count_template="COUNT(DISTINCT {column}) OVER {window}")
+SPARK = Dialect(name="spark", window_function=None)
+FLINK = Dialect(name="flink", window_function="WINDOW_FEATURES")
 
 
 def quote(identifier: str) -> str:
@@ -77,37 +79,82 @@ def _over(spec: PipelineSpec, frame: str) -> str:
     return f"(PARTITION BY {quote(spec.event.key)} ORDER BY {quote(TS_COLUMN)} {frame})"
 
 
-def _window_expr(feature: WindowFeature, window: str, dialect: Dialect) -> str:
+def _window_expr(feature: WindowFeature, window: str) -> str:
     if feature.agg == "count":
         return f"COUNT(*) OVER {window}"
     if feature.field is None:
         raise TypeError(f"window feature {feature.name!r} with agg {feature.agg!r} has no field")
     if feature.agg == "count_distinct":
-        return dialect.count_distinct(quote(feature.field), window)
+        return f"SIZE(COLLECT_SET({quote(feature.field)}) OVER {window})"
     value = f"CAST({quote(feature.field)} AS DOUBLE)"
     function = {"sum": "SUM", "mean": "AVG", "max": "MAX", "min": "MIN"}[feature.agg]
     return f"{function}({value}) OVER {window}"
 
 
+_PREVIOUS_TIME = "__prev_time"
+
+
 def _window_stages(spec: PipelineSpec, dialect: Dialect, source: str) -> list[Stage]:
+    """Stages adding `_intermediate(name)` per windowed feature and `_PREVIOUS_TIME` (null: no earlier event)."""
+    windowed = [f for f in spec.features if isinstance(f, WindowFeature)]
+    since_previous = any(isinstance(f, SincePreviousFeature) for f in spec.features)
+    if not windowed and not since_previous:
+        return []
+    if dialect.window_function is not None:
+        return _one_operator_stages(spec, dialect.window_function, source, windowed)
     stages: list[Stage] = []
     frames: dict[int, list[WindowFeature]] = {}
-    for feature in spec.features:
-        if isinstance(feature, WindowFeature):
-            frames.setdefault(feature.window, []).append(feature)
+    for feature in windowed:
+        frames.setdefault(feature.window, []).append(feature)
     for window_ms, features in sorted(frames.items()):
         window = _over(spec, f"RANGE BETWEEN {interval(window_ms)} PRECEDING AND CURRENT ROW")
-        columns = ", ".join(f"{_window_expr(f, window, dialect)} AS {quote(_intermediate(f.name))}" for f in features)
+        columns = ", ".join(f"{_window_expr(f, window)} AS {quote(_intermediate(f.name))}" for f in features)
         name = f"{source}__w{window_ms}"
         stages.append(Stage(name=name, source=source, sql=f"SELECT *, {columns} FROM {quote(source)}"))
         source = name
-    if any(isinstance(f, SincePreviousFeature) for f in spec.features):
-        window = _over(spec, "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW")
-        time = quote(spec.event.time)
-        columns = f"COUNT(*) OVER {window} AS `__prev_n`, MIN({time}) OVER {window} AS `__prev_time`"
+    if since_previous:
+        earlier = _over(spec, f"RANGE BETWEEN UNBOUNDED PRECEDING AND {interval(1)} PRECEDING")
+        column = f"MAX({quote(spec.event.time)}) OVER {earlier} AS {quote(_PREVIOUS_TIME)}"
         name = f"{source}__prev"
-        stages.append(Stage(name=name, source=source, sql=f"SELECT *, {columns} FROM {quote(source)}"))
+        stages.append(Stage(name=name, source=source, sql=f"SELECT *, {column} FROM {quote(source)}"))
     return stages
+
+
+def _one_operator_stages(spec: PipelineSpec, function: str, source: str, windowed: list[WindowFeature]) -> list[Stage]:
+    """`function`(plan, time, args...) OVER the whole past, then its array unpacked into columns.
+
+    The plan (read by deploy/jvm/flink-udf's WindowFeatures): argument kinds, then per feature
+    `agg@window_ms@argument`; the array's last element is the previous event time.
+    """
+    args: list[str] = []
+    kinds = ""
+    outputs = []
+    for feature in windowed:
+        slot = -1
+        if feature.agg != "count":
+            if feature.field is None:
+                raise TypeError(f"window feature {feature.name!r} with agg {feature.agg!r} has no field")
+            text = feature.agg == "count_distinct"
+            arg = f"CAST({quote(feature.field)} AS {'STRING' if text else 'DOUBLE'})"
+            if arg not in args:
+                args.append(arg)
+                kinds += "t" if text else "n"
+            slot = args.index(arg)
+        agg = {"count_distinct": "distinct"}.get(feature.agg, feature.agg)
+        outputs.append(f"{agg}@{feature.window}@{slot}")
+    outputs = outputs or ["count@0@-1"]  # since_previous alone: the array still has a first element
+    plan = f"{kinds}|{';'.join(outputs)}"
+    call = ", ".join([f"'{plan}'", quote(spec.event.time), *args])
+    frame = _over(spec, "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")
+    packed = f"{source}__windows"
+    columns = [f"`__w`[{i + 1}] AS {quote(_intermediate(f.name))}" for i, f in enumerate(windowed)]
+    columns.append(f"CAST(`__w`[{len(outputs) + 1}] AS BIGINT) AS {quote(_PREVIOUS_TIME)}")
+    return [
+        Stage(
+            name=packed, source=source, sql=f"SELECT *, {function}({call}) OVER {frame} AS `__w` FROM {quote(source)}"
+        ),
+        Stage(name=f"{source}__unpacked", source=packed, sql=f"SELECT *, {', '.join(columns)} FROM {quote(packed)}"),
+    ]
 
 
 def _feature_expr(spec: PipelineSpec, feature: object) -> str:
@@ -128,10 +175,10 @@ def _feature_expr(spec: PipelineSpec, feature: object) -> str:
     if isinstance(feature, WindowFeature):
         return f"COALESCE({quote(_intermediate(feature.name))}, {feature.fill!r})"
     if isinstance(feature, SincePreviousFeature):
-        gap = f"(CAST({quote(spec.event.time)} - `__prev_time` AS DOUBLE) / 1000.0)"
+        gap = f"(CAST({quote(spec.event.time)} - {quote(_PREVIOUS_TIME)} AS DOUBLE) / 1000.0)"
         if feature.cap_s is not None:
             gap = f"LEAST({gap}, {feature.cap_s!r})"
-        return f"CASE WHEN `__prev_n` < 2 THEN {feature.fill!r} ELSE {gap} END"
+        return f"CASE WHEN {quote(_PREVIOUS_TIME)} IS NULL THEN {feature.fill!r} ELSE {gap} END"
     if isinstance(feature, ProfileFeature):
         return f"COALESCE(CAST({quote(feature.name)} AS DOUBLE), {feature.default!r})"
     raise TypeError(f"no SQL for feature kind {type(feature).__name__}")

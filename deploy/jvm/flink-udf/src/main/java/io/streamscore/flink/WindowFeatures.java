@@ -1,0 +1,188 @@
+package io.streamscore.flink;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.annotation.InputGroup;
+import org.apache.flink.table.functions.AggregateFunction;
+
+/**
+ * WINDOW_FEATURES(plan STRING, time BIGINT, arg...) OVER (PARTITION BY key ORDER BY rowtime RANGE
+ * BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW): every windowed feature of an entity in one keyed
+ * operator, as ARRAY[feature 1, ..., feature n, latest earlier event time].
+ *
+ * <p>The same figures as one RANGE OVER per window length (shared/features/sql.py, what Spark runs),
+ * but Flink gives each OVER its own keyed operator, a shuffle, a buffer of whole rows and, for a
+ * bounded RANGE, a scan of the key's buffered rows on every firing, all serialized in RocksDB.
+ * Here one accumulator per entity keeps only what the features read: the times and argument values
+ * of the events within the longest window, dropped as they fall out of it.
+ *
+ * <p>The plan, written by the feature compiler: {@code kinds|out;out;...}, kinds one letter per
+ * argument ({@code n} a number, {@code t} a text), each out {@code agg@window_ms@arg} with agg one
+ * of count, sum, mean, max, min, distinct (arg -1 for count). A RANGE frame includes same-time rows:
+ * the OVER calls {@link #getValue} once after accumulating every row of a timestamp, so they are in.
+ * Nulls are skipped as SQL skips them; an aggregate over no value is null.
+ */
+public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.Accumulator> {
+
+    /** The events of one entity within the longest window, oldest first, in parallel arrays. */
+    public static class Accumulator {
+        public int size;
+        public long[] times = new long[0];
+        /** Number arguments, event-major: row i's j-th number at i * numberArgs + j; NaN is null. */
+        public double[] numbers = new double[0];
+        /** Text arguments, laid out like numbers. */
+        public String[] texts = new String[0];
+        /** The latest event time so far and the latest one before it (Long.MIN_VALUE: none). */
+        public long latest = Long.MIN_VALUE;
+        public long before = Long.MIN_VALUE;
+    }
+
+    private record Output(String agg, long window, int slot) {}
+
+    private record Plan(String text, char[] kinds, int[] slots, int numberArgs, int textArgs, List<Output> outputs, long longest) {
+
+        static Plan parse(String text) {
+            String[] parts = text.split("\\|", -1);
+            char[] kinds = parts[0].toCharArray();
+            int[] slots = new int[kinds.length];
+            int numbers = 0;
+            int texts = 0;
+            for (int i = 0; i < kinds.length; i++) {
+                slots[i] = kinds[i] == 'n' ? numbers++ : texts++;
+            }
+            List<Output> outputs = new ArrayList<>();
+            long longest = 0;
+            for (String out : parts[1].split(";")) {
+                String[] f = out.split("@");
+                long window = Long.parseLong(f[1]);
+                int arg = Integer.parseInt(f[2]);
+                outputs.add(new Output(f[0], window, arg < 0 ? -1 : slots[arg]));
+                longest = Math.max(longest, window);
+            }
+            return new Plan(text, kinds, slots, numbers, texts, outputs, longest);
+        }
+    }
+
+    private transient Plan plan;
+
+    private Plan plan(String text) {
+        if (plan == null || !plan.text.equals(text)) {
+            plan = Plan.parse(text);
+        }
+        return plan;
+    }
+
+    @Override
+    public Accumulator createAccumulator() {
+        return new Accumulator();
+    }
+
+    public void accumulate(
+            Accumulator acc, String planText, Long time, @DataTypeHint(inputGroup = InputGroup.ANY) Object... args) {
+        Plan p = plan(planText);
+        long now = time;
+        if (now > acc.latest) {
+            acc.before = acc.latest;
+            acc.latest = now;
+        }
+        expire(acc, p, acc.latest - p.longest);
+        grow(acc, p, acc.size + 1);
+        int row = acc.size++;
+        acc.times[row] = now;
+        for (int i = 0; i < p.kinds.length; i++) {
+            Object value = args[i];
+            if (p.kinds[i] == 'n') {
+                acc.numbers[row * p.numberArgs + p.slots[i]] = value == null ? Double.NaN : ((Number) value).doubleValue();
+            } else {
+                acc.texts[row * p.textArgs + p.slots[i]] = value == null ? null : value.toString();
+            }
+        }
+    }
+
+    /** Drops the events before `oldest` (rows arrive in time order, so they are a prefix). */
+    private static void expire(Accumulator acc, Plan p, long oldest) {
+        int gone = 0;
+        while (gone < acc.size && acc.times[gone] < oldest) {
+            gone++;
+        }
+        if (gone == 0) {
+            return;
+        }
+        int kept = acc.size - gone;
+        System.arraycopy(acc.times, gone, acc.times, 0, kept);
+        System.arraycopy(acc.numbers, gone * p.numberArgs, acc.numbers, 0, kept * p.numberArgs);
+        System.arraycopy(acc.texts, gone * p.textArgs, acc.texts, 0, kept * p.textArgs);
+        java.util.Arrays.fill(acc.texts, kept * p.textArgs, acc.size * p.textArgs, null);
+        acc.size = kept;
+    }
+
+    private static void grow(Accumulator acc, Plan p, int rows) {
+        if (acc.times.length >= rows) {
+            return;
+        }
+        int capacity = Math.max(rows, acc.times.length * 2);
+        acc.times = java.util.Arrays.copyOf(acc.times, capacity);
+        acc.numbers = java.util.Arrays.copyOf(acc.numbers, capacity * p.numberArgs);
+        acc.texts = java.util.Arrays.copyOf(acc.texts, capacity * p.textArgs);
+    }
+
+    @Override
+    @DataTypeHint("ARRAY<DOUBLE>")
+    public Double[] getValue(Accumulator acc) {
+        Plan p = plan;
+        Double[] out = new Double[p.outputs.size() + 1];
+        for (int o = 0; o < p.outputs.size(); o++) {
+            out[o] = compute(acc, p, p.outputs.get(o));
+        }
+        out[p.outputs.size()] = acc.before == Long.MIN_VALUE ? null : (double) acc.before;
+        return out;
+    }
+
+    private static Double compute(Accumulator acc, Plan p, Output output) {
+        long oldest = acc.latest - output.window;
+        int first = 0;
+        while (first < acc.size && acc.times[first] < oldest) {
+            first++;
+        }
+        if (output.agg.equals("count")) {
+            return (double) (acc.size - first);
+        }
+        if (output.agg.equals("distinct")) {
+            Set<String> seen = new HashSet<>();
+            for (int i = first; i < acc.size; i++) {
+                String value = acc.texts[i * p.textArgs + output.slot];
+                if (value != null) {
+                    seen.add(value);
+                }
+            }
+            return (double) seen.size();
+        }
+        long n = 0;
+        double sum = 0.0;
+        double max = Double.NEGATIVE_INFINITY;
+        double min = Double.POSITIVE_INFINITY;
+        for (int i = first; i < acc.size; i++) {
+            double value = acc.numbers[i * p.numberArgs + output.slot];
+            if (!Double.isNaN(value)) {
+                n++;
+                sum += value;
+                max = Math.max(max, value);
+                min = Math.min(min, value);
+            }
+        }
+        if (n == 0) {
+            return null;
+        }
+        return switch (output.agg) {
+            case "sum" -> sum;
+            case "mean" -> sum / n;
+            case "max" -> max;
+            case "min" -> min;
+            default -> throw new IllegalArgumentException("unknown window aggregate " + output.agg);
+        };
+    }
+}

@@ -1,0 +1,25 @@
+"""streamscore's own Flink SQL functions (Java, deploy/jvm/flink-udf): their SQL names and registration.
+
+They live in the JVM so that decoding, dead-letter counting, drift partials and the windowed
+features never cross into Python; every table environment that runs the job's SQL registers them.
+"""
+
+from pyflink.table import TableEnvironment
+
+from streamscore.shared.features.sql import FLINK
+
+DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
+COUNT_DEAD_LETTER_FUNCTION = "COUNT_DEAD_LETTER"
+DRIFT_PARTIALS_FUNCTION = "DRIFT_PARTIALS"
+JAVA_FUNCTIONS = {  # SQL name -> class in deploy/jvm/flink-udf
+    DECODE_FUNCTION: "io.streamscore.flink.DecodeConfluentAvro",
+    COUNT_DEAD_LETTER_FUNCTION: "io.streamscore.flink.CountDeadLetter",
+    DRIFT_PARTIALS_FUNCTION: "io.streamscore.flink.DriftPartials",
+    str(FLINK.window_function): "io.streamscore.flink.WindowFeatures",
+}
+
+
+def register_java_functions(t_env: TableEnvironment) -> None:
+    """Needs the UDF jar on `pipeline.jars` (`streamscore-flink-udf.jar` in the stack's Flink jars)."""
+    for function, java_class in JAVA_FUNCTIONS.items():
+        t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {function} AS '{java_class}' LANGUAGE JAVA")
