@@ -16,7 +16,7 @@ from streamscore.shared.avro import record_fields
 from streamscore.shared.features.sql import TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
 from streamscore.streaming.java_functions import COUNT_DEAD_LETTER_FUNCTION
-from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
+from streamscore.streaming.kafka_tables import ARRIVAL_COLUMN, MAX_EPOCH_MS, decode_call
 from streamscore.streaming.tables import sql_string
 
 
@@ -72,7 +72,7 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
     t_env.create_temporary_view(
         decoded,
         t_env.sql_query(
-            f"SELECT `key`, `value`, `topic`, `partition`, `offset`, {quote(TS_COLUMN)}, "
+            f"SELECT `key`, `value`, `topic`, `partition`, `offset`, {quote(TS_COLUMN)}, {quote(ARRIVAL_COLUMN)}, "
             f"`__d`.`error` AS `__error`, {record} "
             f"FROM (SELECT *, {decode_call(spec, registry_url)} AS `__d` FROM {quote(source)})"
         ),
@@ -108,13 +108,15 @@ def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     """Every event that passed the checks, with how many times its id has been seen up to and including
     it (`__seen`), and the reason and detail a repeat is dead-lettered with.
 
-    A ROWS frame from UNBOUNDED PRECEDING keeps only a count per id (expiring with the state TTL), and
-    orders by event time then arrival, so the first copy is scored and every later one is a dead letter.
+    Ordered by arrival (processing time): the first copy to arrive is scored, every later one is a dead
+    letter. A processing-time frame from UNBOUNDED PRECEDING keeps one count per id (expiring with the
+    state TTL) and emits each event at once; ordered by event time it would also hold every row, raw
+    bytes included, in state until the watermark passed it.
     """
     event_id = quote(spec.event.id)
     carried = ", ".join(quote(c) for c in ["key", "value", "topic", "partition", "offset", *fields, TS_COLUMN])
     seen = (
-        f"COUNT(*) OVER (PARTITION BY {event_id} ORDER BY {quote(TS_COLUMN)} "
+        f"COUNT(*) OVER (PARTITION BY {event_id} ORDER BY {quote(ARRIVAL_COLUMN)} "
         "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
     )
     return (
