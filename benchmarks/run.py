@@ -54,7 +54,7 @@ class BenchProfile:
 
 PROFILES = {
     "tiny": BenchProfile(5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10),
-    "quick": BenchProfile(100_000, 10_000, 200_000, latency_shares=(0.5,), latency_seconds=10, cost_variants=False),
+    "quick": BenchProfile(200_000, 20_000, 500_000, latency_shares=(0.5,), latency_seconds=10, cost_variants=False),
     "standard": BenchProfile(10_000_000, 200_000, 5_000_000, latency_shares=(0.1, 0.5, 0.8), latency_seconds=30),
 }
 
@@ -139,6 +139,33 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
     return ratios
 
 
+JobRun = tuple[PipelineSpec, Path, int, bool, str]
+"""A job variant: spec, its file, parallelism, JVM path only, label."""
+
+
+def _cost_variants(spec: PipelineSpec, spec_file: Path) -> list[JobRun]:
+    """The job at parallelism 1 without drift, without deduplication, with hourly drift slides, and on
+    the other state backend: what each costs per event."""
+    other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"
+    alt = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"state_backend": other})})
+    quiet = spec.model_copy(update={"drift": spec.drift.model_copy(update={"enabled": False})})
+    # The bench packs a day of event time into seconds of processing: 1,440 slides, so the spec's windows
+    # write about one drift record per event, which at 278k events/s would be one per million. Hourly
+    # slides over a day keep that ratio negligible and measure what drift costs per event.
+    hourly = spec.model_copy(update={"drift": spec.drift.model_copy(update={"window": 86_400_000, "slide": 3_600_000})})
+    trusting = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
+    variants = (
+        (quiet, "no-drift", "_no_drift"),
+        (trusting, "no-dedup", "_no_dedup"),
+        (hourly, "drift-hourly", "_drift_hourly"),
+        (alt, other, ""),
+    )
+    return [
+        (variant, dump_pipeline(variant, spec_file.with_name(f"pipeline-{suffix}.yaml")), 1, False, label)
+        for variant, suffix, label in variants
+    ]
+
+
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
     from streamscore.deploy.cli import produce_events
     from streamscore.scoring.onnx_model import OnnxModel
@@ -162,26 +189,13 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         spec, events=profile.events, seed=3, start_ms=int(time.time() * 1000) - 86_400_000, days=1.0
     )
     produce_events(spec, generator(config), malformed_rate=0.0, seed=3)
-    other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"  # the other state backend
-    alt = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"state_backend": other})})
-    alt_file = dump_pipeline(alt, spec_file.with_name(f"pipeline-{other}.yaml"))
-    quiet = spec.model_copy(update={"drift": spec.drift.model_copy(update={"enabled": False})})
-    quiet_file = dump_pipeline(quiet, spec_file.with_name("pipeline-no-drift.yaml"))
-    # The bench packs a day of event time into seconds of processing: 1,440 slides, so the spec's windows
-    # write about one drift record per event, which at 278k events/s would be one per million. Hourly
-    # slides over a day keep that ratio negligible and measure what drift costs per event.
-    hourly = spec.model_copy(update={"drift": spec.drift.model_copy(update={"window": 86_400_000, "slide": 3_600_000})})
-    hourly_file = dump_pipeline(hourly, spec_file.with_name("pipeline-drift-hourly.yaml"))
-    trusting = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
-    trusting_file = dump_pipeline(trusting, spec_file.with_name("pipeline-no-dedup.yaml"))
-    runs = [(spec, spec_file, 1, False, ""), (spec, spec_file, 2, False, ""), (spec, spec_file, 1, True, "")]
+    runs: list[JobRun] = [
+        (spec, spec_file, 1, False, ""),
+        (spec, spec_file, 2, False, ""),
+        (spec, spec_file, 1, True, ""),
+    ]
     if profile.cost_variants:
-        runs += [
-            (quiet, quiet_file, 1, False, "_no_drift"),
-            (trusting, trusting_file, 1, False, "_no_dedup"),
-            (hourly, hourly_file, 1, False, "_drift_hourly"),
-            (alt, alt_file, 1, False, ""),
-        ]
+        runs += _cost_variants(spec, spec_file)
     for job_spec, job_file, parallelism, features_only, label in runs:
         measured.append(
             run_job(
