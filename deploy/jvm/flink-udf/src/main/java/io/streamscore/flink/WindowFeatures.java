@@ -1,9 +1,9 @@
 package io.streamscore.flink;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.InputGroup;
@@ -24,10 +24,7 @@ import org.apache.flink.table.functions.AggregateFunction;
  * argument ({@code n} a number, {@code t} a text), each out {@code agg@window_ms@arg} with agg one
  * of count, sum, mean, max, min, distinct (arg -1 for count). A RANGE frame includes same-time rows:
  * the OVER calls {@link #getValue} once after accumulating every row of a timestamp, so they are in.
- * Nulls are skipped as SQL skips them; an aggregate over no value is null. Texts are kept as 64-bit
- * FNV-1a hashes of their UTF-8 bytes: the accumulator is read from and written to state on every
- * event, and an array of strings would be decoded from Flink's binary form each time (a collision
- * among n values of one window has a chance of about n^2 / 2^65, 3e-14 for a thousand).
+ * Nulls are skipped as SQL skips them; an aggregate over no value is null.
  */
 public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.Accumulator> {
 
@@ -37,14 +34,12 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         public long[] times = new long[0];
         /** Number arguments, event-major: row i's j-th number at i * numberArgs + j; NaN is null. */
         public double[] numbers = new double[0];
-        /** Hashes of the text arguments, laid out like numbers; NULL_TEXT is null. */
-        public long[] texts = new long[0];
+        /** Text arguments, laid out like numbers. */
+        public String[] texts = new String[0];
         /** The latest event time so far and the latest one before it (Long.MIN_VALUE: none). */
         public long latest = Long.MIN_VALUE;
         public long before = Long.MIN_VALUE;
     }
-
-    private static final long NULL_TEXT = Long.MIN_VALUE;
 
     private record Output(String agg, long window, int slot) {}
 
@@ -103,7 +98,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             if (p.kinds[i] == 'n') {
                 acc.numbers[row * p.numberArgs + p.slots[i]] = value == null ? Double.NaN : ((Number) value).doubleValue();
             } else {
-                acc.texts[row * p.textArgs + p.slots[i]] = value == null ? NULL_TEXT : hash(value.toString());
+                acc.texts[row * p.textArgs + p.slots[i]] = value == null ? null : value.toString();
             }
         }
     }
@@ -121,6 +116,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         System.arraycopy(acc.times, gone, acc.times, 0, kept);
         System.arraycopy(acc.numbers, gone * p.numberArgs, acc.numbers, 0, kept * p.numberArgs);
         System.arraycopy(acc.texts, gone * p.textArgs, acc.texts, 0, kept * p.textArgs);
+        java.util.Arrays.fill(acc.texts, kept * p.textArgs, acc.size * p.textArgs, null);
         acc.size = kept;
     }
 
@@ -129,18 +125,9 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             return;
         }
         int capacity = Math.max(rows, acc.times.length * 2);
-        acc.times = Arrays.copyOf(acc.times, capacity);
-        acc.numbers = Arrays.copyOf(acc.numbers, capacity * p.numberArgs);
-        acc.texts = Arrays.copyOf(acc.texts, capacity * p.textArgs);
-    }
-
-    /** FNV-1a 64 of the UTF-8 bytes, never NULL_TEXT. */
-    private static long hash(String text) {
-        long h = 0xcbf29ce484222325L;
-        for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
-            h = (h ^ (b & 0xff)) * 0x100000001b3L;
-        }
-        return h == NULL_TEXT ? NULL_TEXT + 1 : h;
+        acc.times = java.util.Arrays.copyOf(acc.times, capacity);
+        acc.numbers = java.util.Arrays.copyOf(acc.numbers, capacity * p.numberArgs);
+        acc.texts = java.util.Arrays.copyOf(acc.texts, capacity * p.textArgs);
     }
 
     @Override
@@ -165,22 +152,14 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             return (double) (acc.size - first);
         }
         if (output.agg.equals("distinct")) {
-            long[] values = new long[acc.size - first];
-            int n = 0;
+            Set<String> seen = new HashSet<>();
             for (int i = first; i < acc.size; i++) {
-                long value = acc.texts[i * p.textArgs + output.slot];
-                if (value != NULL_TEXT) {
-                    values[n++] = value;
+                String value = acc.texts[i * p.textArgs + output.slot];
+                if (value != null) {
+                    seen.add(value);
                 }
             }
-            Arrays.sort(values, 0, n);
-            int distinct = 0;
-            for (int i = 0; i < n; i++) {
-                if (i == 0 || values[i] != values[i - 1]) {
-                    distinct++;
-                }
-            }
-            return (double) distinct;
+            return (double) seen.size();
         }
         long n = 0;
         double sum = 0.0;
