@@ -125,7 +125,7 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
         "job_vs_spark_structured_streaming": per_core(by_name["spark_structured_streaming"]),
         "parallelism_2_vs_1_efficiency": round(two.events_per_s / job.events_per_s / 2, 3) if job.events_per_s else 0.0,
     }
-    if "job_throughput_p1_hashmap" in by_name:  # the cost variants ran
+    if f"job_throughput_p1_{backend}_no_drift" in by_name:  # the cost variants ran
         ratios |= {
             "hashmap_vs_rocksdb_state": per_core(
                 by_name["job_throughput_p1_rocksdb"], by_name["job_throughput_p1_hashmap"]

@@ -140,6 +140,10 @@ class StackConfig:
             raise StackError(f"no jars in {path}; fetch them with `make setup` (Maven, deploy/jvm/pom.xml)")
         return path
 
+    def flink_jars(self) -> list[Path]:
+        """What every Flink table environment of the project loads: connector, format and the project's UDFs."""
+        return sorted(self.jar_dir("flink").glob("*.jar"))
+
 
 @dataclass
 class ProcessStatus:

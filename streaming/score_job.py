@@ -181,7 +181,7 @@ def settings_from(args: argparse.Namespace, spec: PipelineSpec) -> JobSettings:
         bounded=args.bounded,
         security=KafkaSecurity.from_env(),
     )
-    jars = sorted(stack.jar_dir("flink").glob("*.jar"))
+    jars = stack.flink_jars()
     return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism, args.features_only)
 
 

@@ -41,8 +41,7 @@ def flink_env() -> Any:
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     env.get_config().set("parallelism.default", "1")
     env.get_config().set("table.local-time-zone", "UTC")
-    jars = sorted(StackConfig.from_env().jar_dir("flink").glob("*.jar"))  # what the job loads
-    env.get_config().set("pipeline.jars", ";".join(jar.as_uri() for jar in jars))
+    env.get_config().set("pipeline.jars", ";".join(jar.as_uri() for jar in StackConfig.from_env().flink_jars()))
     register_java_functions(env)
     return env
 

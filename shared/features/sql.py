@@ -79,14 +79,20 @@ def _over(spec: PipelineSpec, frame: str) -> str:
     return f"(PARTITION BY {quote(spec.event.key)} ORDER BY {quote(TS_COLUMN)} {frame})"
 
 
+def _aggregated_field(feature: WindowFeature) -> str:
+    """The field a non-count window feature aggregates."""
+    if feature.field is None:
+        raise TypeError(f"window feature {feature.name!r} with agg {feature.agg!r} has no field")
+    return feature.field
+
+
 def _window_expr(feature: WindowFeature, window: str) -> str:
     if feature.agg == "count":
         return f"COUNT(*) OVER {window}"
-    if feature.field is None:
-        raise TypeError(f"window feature {feature.name!r} with agg {feature.agg!r} has no field")
+    field = _aggregated_field(feature)
     if feature.agg == "count_distinct":
-        return f"SIZE(COLLECT_SET({quote(feature.field)}) OVER {window})"
-    value = f"CAST({quote(feature.field)} AS DOUBLE)"
+        return f"SIZE(COLLECT_SET({quote(field)}) OVER {window})"
+    value = f"CAST({quote(field)} AS DOUBLE)"
     function = {"sum": "SUM", "mean": "AVG", "max": "MAX", "min": "MIN"}[feature.agg]
     return f"{function}({value}) OVER {window}"
 
@@ -132,10 +138,8 @@ def _one_operator_stages(spec: PipelineSpec, function: str, source: str, windowe
     for feature in windowed:
         slot = -1
         if feature.agg != "count":
-            if feature.field is None:
-                raise TypeError(f"window feature {feature.name!r} with agg {feature.agg!r} has no field")
             text = feature.agg == "count_distinct"
-            arg = f"CAST({quote(feature.field)} AS {'STRING' if text else 'DOUBLE'})"
+            arg = f"CAST({quote(_aggregated_field(feature))} AS {'STRING' if text else 'DOUBLE'})"
             if arg not in args:
                 args.append(arg)
                 kinds += "t" if text else "n"
