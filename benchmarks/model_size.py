@@ -1,8 +1,11 @@
-"""How the model's size sets the ceiling: XGBoost models of 50, 200 and 400 trees (depth 6, the
-reference model's shape) on the champion's feature width, exported the way bundles are, and scored
-by ONNX Runtime alone on one thread. The job's own rate follows this curve from below."""
+"""How the model's size sets the cost: XGBoost models of 50, 200 and 400 trees (depth 6, the
+reference model's shape) on the champion's feature width, exported the way bundles are. Each is
+scored by ONNX Runtime alone on one thread (the ceiling) and, in a bundle of its own registered as
+`champion` of a registry of its own, by the streaming job (what the job pays per tree)."""
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import xgboost
@@ -11,20 +14,47 @@ from streamscore.batch.estimators import booster_to_onnx
 from streamscore.benchmarks.ceiling import onnx_ceiling
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.scoring.onnx_model import OnnxModel
+from streamscore.shared.bundle import MODEL_FILE, read_manifest, write_manifest
 
 TREES = (50, 200, 400)
 
 
-def ceiling_by_model_size(n_features: int, rows: int, batch: int, seed: int = 0) -> list[Measurement]:
+def sized_models(n_features: int, seed: int = 0) -> dict[int, bytes]:
+    """ONNX bytes per tree count, trained on random rows: a tree costs one root-to-leaf walk whatever
+    the values, so the scores need not mean anything."""
     rng = np.random.default_rng(seed)
     features = rng.standard_normal((20_000, n_features)).astype(np.float32)
     labels = (features[:, 0] + 0.5 * features[:, 1] ** 2 + rng.normal(0, 1, len(features)) > 1.5).astype(int)
-    measured = []
+    models = {}
     for trees in TREES:
         classifier = xgboost.XGBClassifier(
             n_estimators=trees, max_depth=6, learning_rate=0.1, n_jobs=1, random_state=seed
         )
         classifier.fit(features, labels)
-        model = OnnxModel(booster_to_onnx(classifier.get_booster(), n_features).SerializeToString(), n_features)
-        measured.append(replace(onnx_ceiling(model, rows, batch, seed), variant=f"onnx_ceiling_{trees}_trees"))
-    return measured
+        models[trees] = booster_to_onnx(classifier.get_booster(), n_features).SerializeToString()
+    return models
+
+
+def ceiling_by_model_size(models: dict[int, bytes], n_features: int, rows: int, batch: int) -> list[Measurement]:
+    return [
+        replace(onnx_ceiling(OnnxModel(onnx, n_features), rows, batch), variant=f"onnx_ceiling_{trees}_trees")
+        for trees, onnx in models.items()
+    ]
+
+
+def sized_champion(pipeline: str, champion: Path, onnx: bytes, trees: int, workdir: Path) -> Path:
+    """A registry in `workdir` whose `champion` is the champion bundle with its model replaced by
+    `onnx` (manifest, threshold and baseline kept, sha256s rewritten); returns `workdir`."""
+    from streamscore.scoring.registry import CHAMPION, ModelRegistry
+
+    bundle = workdir / "bundle"
+    shutil.copytree(champion, bundle)
+    (bundle / MODEL_FILE).write_bytes(onnx)
+    manifest = {k: v for k, v in read_manifest(bundle).items() if k != "files"}
+    manifest["model_version"] = f"{manifest['model_version']}-{trees}-trees"
+    manifest["params"] = {**manifest.get("params", {}), "n_estimators": trees, "max_depth": 6}
+    write_manifest(bundle, manifest)
+    registry = ModelRegistry(pipeline, workdir)
+    registered = registry.register(bundle, {"n_estimators": trees}, {}, {"model_version": manifest["model_version"]})
+    registry.set_alias(CHAMPION, registered.version)
+    return workdir

@@ -26,7 +26,7 @@ from streamscore.benchmarks.consumers import consume_and_score
 from streamscore.benchmarks.job import run_job
 from streamscore.benchmarks.latency import measure_latency
 from streamscore.benchmarks.measurement import Measurement
-from streamscore.benchmarks.model_size import ceiling_by_model_size
+from streamscore.benchmarks.model_size import TREES, ceiling_by_model_size, sized_champion, sized_models
 from streamscore.benchmarks.spark_streaming import spark_structured_streaming
 from streamscore.deploy import stack as local_stack
 from streamscore.shared.avro import record_fields
@@ -34,6 +34,10 @@ from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 
 HOUR_S = 3_600
+EVENT_TIME_RATE = 10**9 / HOUR_S
+"""Events per second of event time in the filled topic: the 1-billion-per-hour scale. Drift windows
+fire per slide of event time, so a topic spread over a day would write a drift record per handful of
+events instead of one per millions, and measure that instead of the job."""
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,23 @@ class BenchProfile:
     latency_seconds: float
     """Longer than `event.max_out_of_orderness`: the last that long of the load waits for newer events."""
     cost_variants: bool = True
-    """Also run the job without drift, without deduplication, with hourly drift and on the other state
-    backend (what each costs); a smoke run skips them."""
+    """Also run the job without drift, without deduplication, with hourly drift, on the other state
+    backend and with models of 50, 200 and 400 trees (what each costs); a smoke run skips them."""
+    keys: tuple[int, ...] = ()
+    """Also run the job on topics of `events` events drawn from this many entities (keys in state)."""
 
 
 PROFILES = {
-    "tiny": BenchProfile(5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10),
+    "tiny": BenchProfile(5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10, keys=(5_000,)),
     "quick": BenchProfile(200_000, 20_000, 500_000, latency_shares=(0.5,), latency_seconds=10, cost_variants=False),
-    "standard": BenchProfile(10_000_000, 200_000, 5_000_000, latency_shares=(0.1, 0.5, 0.8), latency_seconds=30),
+    "standard": BenchProfile(
+        10_000_000,
+        200_000,
+        5_000_000,
+        latency_shares=(0.1, 0.5, 0.8),
+        latency_seconds=30,
+        keys=(100_000, 1_000_000, 10_000_000),
+    ),
 }
 
 
@@ -118,7 +131,9 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
 
     two = by_name[f"job_throughput_p2_{backend}"]
     ratios = {
-        "job_vs_onnx_ceiling": per_core(next(m for name, m in by_name.items() if name.startswith("onnx_ceiling"))),
+        "job_vs_onnx_ceiling": per_core(
+            next(m for name, m in by_name.items() if name.startswith("onnx_ceiling_batch"))
+        ),
         "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"]),
         "job_vs_per_event_consumer": per_core(by_name["per_event_consumer"]),
         "job_vs_batched_consumer": per_core(by_name["batched_consumer_10000"]),
@@ -135,15 +150,51 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
             "drift_per_event_vs_off": per_core(
                 by_name[f"job_throughput_p1_{backend}_no_drift"], by_name[f"job_throughput_p1_{backend}_drift_hourly"]
             ),
+            "job_400_vs_50_trees": per_core(
+                by_name[f"job_throughput_p1_{backend}_{TREES[0]}_trees"],
+                by_name[f"job_throughput_p1_{backend}_{TREES[-1]}_trees"],
+            ),
         }
     return ratios
 
 
-JobRun = tuple[PipelineSpec, Path, int, bool, str]
-"""A job variant: spec, its file, parallelism, JVM path only, label."""
+def _cost_curves(by_name: dict[str, Measurement], backend: str) -> dict[str, list[dict[str, Any]]]:
+    """The job's per-core rate by model size (next to the model's ceiling) and by keys in state."""
+    job = f"job_throughput_p1_{backend}"
+    sizes = [
+        {
+            "trees": trees,
+            "job_events_per_core_second": round(by_name[f"{job}_{trees}_trees"].events_per_core_second, 1),
+            "ceiling_events_per_core_second": round(by_name[f"onnx_ceiling_{trees}_trees"].events_per_core_second, 1),
+        }
+        for trees in TREES
+        if f"{job}_{trees}_trees" in by_name
+    ]
+    keys = sorted(
+        (int(name.removeprefix(f"{job}_").removesuffix("_keys")), m)
+        for name, m in by_name.items()
+        if name.startswith(job) and name.endswith("_keys")
+    )
+    return {
+        "job_by_model_size": sizes,
+        "keys_in_state": [{"keys": n, "events_per_core_second": round(m.events_per_core_second, 1)} for n, m in keys],
+    }
 
 
-def _cost_variants(spec: PipelineSpec, spec_file: Path) -> list[JobRun]:
+@dataclass(frozen=True)
+class JobRun:
+    """One run of the job: its spec (and file), the registry it scores with, and how it runs."""
+
+    spec: PipelineSpec
+    spec_file: Path
+    workdir: Path
+    parallelism: int = 1
+    features_only: bool = False
+    label: str = ""
+    """Appended to the variant's name."""
+
+
+def _cost_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[JobRun]:
     """The job at parallelism 1 without drift, without deduplication, with hourly drift slides, and on
     the other state backend: what each costs per event."""
     other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"
@@ -161,8 +212,23 @@ def _cost_variants(spec: PipelineSpec, spec_file: Path) -> list[JobRun]:
         (alt, other, ""),
     )
     return [
-        (variant, dump_pipeline(variant, spec_file.with_name(f"pipeline-{suffix}.yaml")), 1, False, label)
+        JobRun(variant, dump_pipeline(variant, spec_file.with_name(f"pipeline-{suffix}.yaml")), workdir, label=label)
         for variant, suffix, label in variants
+    ]
+
+
+def _model_size_variants(
+    spec: PipelineSpec, spec_file: Path, champion: Path, models: dict[int, bytes], folder: Path
+) -> list[JobRun]:
+    """The job at parallelism 1 scoring with each sized model, each the champion of its own registry."""
+    return [
+        JobRun(
+            spec,
+            spec_file,
+            sized_champion(spec.name, champion, onnx, trees, folder / f"model-{trees}-trees"),
+            label=f"_{trees}_trees",
+        )
+        for trees, onnx in models.items()
     ]
 
 
@@ -184,29 +250,37 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     batch = spec.streaming.profiles["throughput"].arrow_batch_size  # what the job's UDF gets per call
     measured: list[Measurement] = [onnx_ceiling(model, profile.ceiling_rows, batch)]
     console.print(f"ceiling: {measured[-1].events_per_core_second:,.0f} events per core-second")
-    by_size = ceiling_by_model_size(model.n_features, profile.ceiling_rows, batch)
+    models = sized_models(model.n_features)
+    by_size = ceiling_by_model_size(models, model.n_features, profile.ceiling_rows, batch)
+    days = profile.events / EVENT_TIME_RATE / 86_400
     generator, config = generator_for(
-        spec, events=profile.events, seed=3, start_ms=int(time.time() * 1000) - 86_400_000, days=1.0
+        spec, events=profile.events, seed=3, start_ms=int(time.time() * 1000) - 3_600_000, days=days
     )
     produce_events(spec, generator(config), malformed_rate=0.0, seed=3)
-    runs: list[JobRun] = [
-        (spec, spec_file, 1, False, ""),
-        (spec, spec_file, 2, False, ""),
-        (spec, spec_file, 1, True, ""),
+    runs = [
+        JobRun(spec, spec_file, workdir),
+        JobRun(spec, spec_file, workdir, parallelism=2),
+        JobRun(spec, spec_file, workdir, features_only=True),
     ]
     if profile.cost_variants:
-        runs += _cost_variants(spec, spec_file)
-    for job_spec, job_file, parallelism, features_only, label in runs:
+        runs += _cost_variants(spec, spec_file, workdir)
+        runs += _model_size_variants(spec, spec_file, bundle.path, models, results / "runs" / run_id)
+    for keys in profile.keys:
+        keyed = with_topic_suffix(spec, f"keys-{keys}")
+        produce_events(keyed, generator(replace(config, entities=keys)), malformed_rate=0.0, seed=3)
+        keyed_file = dump_pipeline(keyed, spec_file.with_name(f"pipeline-keys-{keys}.yaml"))
+        runs.append(JobRun(keyed, keyed_file, workdir, label=f"_{keys}_keys"))
+    for job in runs:
         measured.append(
             run_job(
                 stack,
-                job_spec,
-                job_file,
-                workdir,
-                parallelism=parallelism,
+                job.spec,
+                job.spec_file,
+                job.workdir,
+                parallelism=job.parallelism,
                 profile="throughput",
-                features_only=features_only,
-                label=label,
+                features_only=job.features_only,
+                label=job.label,
             )
         )
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
@@ -227,7 +301,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         )
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
 
-    by_name = {m.variant: m for m in measured}
+    by_name = {m.variant: m for m in measured + by_size}
     job = by_name[f"job_throughput_p1_{spec.streaming.state_backend}"]
     maximum = job.events_per_s
     paced_events = generator(
@@ -261,8 +335,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         "ratios": ratios,
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
+        **_cost_curves(by_name, spec.streaming.state_backend),
         "capacity": _capacity(job.events_per_core_second, ratios["parallelism_2_vs_1_efficiency"]),
-        "not_measured_yet": ["job_by_model_size", "keys_in_state"],
     }
     _write(report, results)
     _print(report, console)

@@ -31,6 +31,10 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         "job_throughput_p1_rocksdb_drift_hourly",
         "job_throughput_p2_rocksdb",
         "job_throughput_p1_hashmap",
+        "job_throughput_p1_rocksdb_50_trees",
+        "job_throughput_p1_rocksdb_200_trees",
+        "job_throughput_p1_rocksdb_400_trees",
+        "job_throughput_p1_rocksdb_5000_keys",
         "jvm_path_p1_rocksdb",
         "per_event_consumer",
         "batched_consumer_10000",
@@ -52,7 +56,14 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         "drift_on_vs_off",
         "dedup_on_vs_off",
         "drift_per_event_vs_off",
+        "job_400_vs_50_trees",
     }
+    assert [(s["trees"], s["job_events_per_core_second"] > 0) for s in report["job_by_model_size"]] == [
+        (50, True),
+        (200, True),
+        (400, True),
+    ]
+    assert [k["keys"] for k in report["keys_in_state"]] == [5_000]
     # The load's last max_out_of_orderness waits for newer events that never come: scored < produced.
     assert [(r["profile"], 0 < r["scored"] < r["events"]) for r in report["latency_ms"]] == [
         ("latency", True),
