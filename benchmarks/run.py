@@ -34,10 +34,12 @@ from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 
 HOUR_S = 3_600
-EVENT_TIME_RATE = 10**9 / HOUR_S
-"""Events per second of event time in the filled topic: the 1-billion-per-hour scale. Drift windows
-fire per slide of event time, so a topic spread over a day would write a drift record per handful of
-events instead of one per millions, and measure that instead of the job."""
+EVENT_TIME_SPAN_S = 1_200
+"""The event time the filled topic spans, whatever its size. Long against `max_out_of_orderness`, so
+the watermark (which releases event-time windows) trails the input by under 1 % and the job's output
+flows at its steady rate instead of in one burst at the end; short against the drift slides, which
+fire per slide of event time (20 per run, as in production where one fires per millions of events,
+not, as over a day of event time, per handful)."""
 
 
 @dataclass(frozen=True)
@@ -252,9 +254,12 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     console.print(f"ceiling: {measured[-1].events_per_core_second:,.0f} events per core-second")
     models = sized_models(model.n_features)
     by_size = ceiling_by_model_size(models, model.n_features, profile.ceiling_rows, batch)
-    days = profile.events / EVENT_TIME_RATE / 86_400
     generator, config = generator_for(
-        spec, events=profile.events, seed=3, start_ms=int(time.time() * 1000) - 3_600_000, days=days
+        spec,
+        events=profile.events,
+        seed=3,
+        start_ms=int(time.time() * 1000) - 3_600_000,
+        days=EVENT_TIME_SPAN_S / 86_400,
     )
     produce_events(spec, generator(config), malformed_rate=0.0, seed=3)
     runs = [
