@@ -53,6 +53,8 @@ class BenchProfile:
     """Produce rates for the latency runs, as shares of the job's measured maximum."""
     latency_seconds: float
     """Longer than `event.max_out_of_orderness`: the last that long of the load waits for newer events."""
+    latency_profiles: tuple[str, ...] = ("latency", "throughput")
+    """The runtime profiles whose latency is measured (each run starts a job: tens of seconds)."""
     cost_variants: bool = True
     """Also run the job without drift, without deduplication, with hourly drift, on the other state
     backend and with models of 50, 200 and 400 trees (what each costs); a smoke run skips them."""
@@ -62,7 +64,15 @@ class BenchProfile:
 
 PROFILES = {
     "tiny": BenchProfile(5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10, keys=(5_000,)),
-    "quick": BenchProfile(200_000, 20_000, 500_000, latency_shares=(0.5,), latency_seconds=10, cost_variants=False),
+    "quick": BenchProfile(
+        200_000,
+        20_000,
+        500_000,
+        latency_shares=(0.5,),
+        latency_seconds=8,
+        latency_profiles=("latency",),
+        cost_variants=False,
+    ),
     "standard": BenchProfile(
         10_000_000,
         200_000,
@@ -323,7 +333,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
             rate=share * maximum,
             seconds=profile.latency_seconds,
         )
-        for name in ("latency", "throughput")
+        for name in profile.latency_profiles
         for share in profile.latency_shares
     ]
     for figures in latency:
