@@ -40,6 +40,9 @@ the watermark (which releases event-time windows) trails the input by under 1 % 
 flows at its steady rate instead of in one burst at the end; short against the drift slides, which
 fire per slide of event time (20 per run, as in production where one fires per millions of events,
 not, as over a day of event time, per handful)."""
+EVENTS_PER_KEY = 10
+"""Events per entity in the filled topic (at least the spec's `synthetic.entities` are drawn): a busy
+card's day. Every event of a key is in its windows, so this sets the state each event reads."""
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         start_ms=int(time.time() * 1000) - 3_600_000,
         days=EVENT_TIME_SPAN_S / 86_400,
     )
+    config = replace(config, entities=max(config.entities, profile.events // EVENTS_PER_KEY))
     produce_events(spec, generator(config), malformed_rate=0.0, seed=3)
     runs = [
         JobRun(spec, spec_file, workdir),
