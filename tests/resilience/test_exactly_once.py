@@ -39,12 +39,11 @@ def _latest_checkpoint(stack: Any, job_id: str) -> str:
 
 @pytest.mark.parametrize("failure", ["taskmanager", "job_restart", "broker"])
 def test_a_failure_loses_and_duplicates_nothing(
-    flink_stack: Any, scoring: ScoringRun, tmp_path: Path, jobs: list[str], failure: str
+    flink_stack: Any, scoring: ScoringRun, tmp_path: Path, submit: Callable[..., str], failure: str
 ) -> None:
     from streamscore.deploy.cli import produce_events
     from streamscore.deploy.flink_cluster import FlinkTaskManager
     from streamscore.deploy.stack import KafkaBroker
-    from streamscore.streaming.submit import flink_run
 
     assert flink_stack.kafka_brokers == 3 and flink_stack.flink_taskmanagers == 2
     spec, spec_file = failure_spec(scoring, tmp_path)
@@ -56,10 +55,7 @@ def test_a_failure_loses_and_duplicates_nothing(
 
     produced = produce_events(spec, first, malformed_rate=0.02, seed=5).total
     group = f"eo-{uuid.uuid4().hex[:8]}"
-    job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2)
-    assert job.job_id is not None
-    job_id: str = job.job_id
-    jobs.append(job_id)
+    job_id = submit(spec_file, scoring.workdir, group_id=group, parallelism=2)
     wait(lambda: out() > 500, 120, "the first committed output")
 
     taskmanager, broker = FlinkTaskManager(flink_stack, 1), KafkaBroker(flink_stack, 2)
@@ -68,10 +64,7 @@ def test_a_failure_loses_and_duplicates_nothing(
         checkpoint = _latest_checkpoint(flink_stack, job_id)
         requests.patch(f"{flink_stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
         wait(lambda: job_state(flink_stack, job_id) == "CANCELED", 60, "the job to cancel")
-        again = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=checkpoint)
-        assert again.job_id is not None
-        jobs.append(again.job_id)
-        return again.job_id
+        return submit(spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=checkpoint)
 
     inject: dict[str, Callable[[], str]] = {
         "taskmanager": lambda: (_kill(taskmanager), taskmanager.start(), job_id)[-1],

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,11 @@ HOSTILE = 10_000
 
 
 def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_events_scored(
-    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path, jobs: list[str]
+    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path, submit: Callable[..., str]
 ) -> None:
     from streamscore.deploy.cli import produce_events
     from streamscore.deploy.hostile import KINDS, REASONS
     from streamscore.shared.synthetic import generator_for
-    from streamscore.streaming.submit import flink_run
 
     spec, spec_file = failure_spec(scoring, tmp_path)
     generator, config = generator_for(spec, events=16_000, seed=29, start_ms=scoring.as_of_ms, days=0.5)
@@ -35,18 +35,16 @@ def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_events_scored
     report = produce_events(spec, live, malformed_rate=0.65, seed=29)
     hostile = sum(report.malformed.values())
     assert hostile >= HOSTILE and set(report.malformed) == set(KINDS)
-    job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=f"fuzz-{uuid.uuid4().hex[:8]}")
-    assert job.job_id is not None
-    jobs.append(job.job_id)
+    job_id = submit(spec_file, scoring.workdir, group_id=f"fuzz-{uuid.uuid4().hex[:8]}")
 
     def out() -> int:
         return records_out(flink_stack, spec)
 
     wait(lambda: out() >= report.total - 10, 300, "the input to be consumed")  # a few wait for the watermark
-    assert job_state(flink_stack, job.job_id) == "RUNNING"
-    exceptions = requests.get(f"{flink_stack.flink_rest_url}/jobs/{job.job_id}/exceptions", timeout=5).json()
+    assert job_state(flink_stack, job_id) == "RUNNING"
+    exceptions = requests.get(f"{flink_stack.flink_rest_url}/jobs/{job_id}/exceptions", timeout=5).json()
     assert exceptions["exceptionHistory"]["entries"] == [], "the job failed and restarted on hostile input"
-    stop_with_savepoint(flink_stack, job.job_id, str(tmp_path / "savepoints"), drain=True)
+    stop_with_savepoint(flink_stack, job_id, str(tmp_path / "savepoints"), drain=True)
     with contextlib.suppress(AssertionError):  # a shortfall is reported and asserted below
         wait(lambda: out() >= report.total, 60, "the drain's last transaction")
 

@@ -6,6 +6,7 @@ it cannot if the windows' state had been dropped."""
 import contextlib
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,9 @@ pytestmark = pytest.mark.stack
 
 
 def test_an_upgrade_from_a_savepoint_keeps_state_and_loses_nothing(
-    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path, jobs: list[str]
+    spark: Any, flink_stack: Any, scoring: ScoringRun, tmp_path: Path, submit: Callable[..., str]
 ) -> None:
     from streamscore.deploy.cli import produce_events
-    from streamscore.streaming.submit import flink_run
 
     spec, spec_file = failure_spec(scoring, tmp_path)
     live = scoring.live.sort_by("event_time")
@@ -32,25 +32,21 @@ def test_an_upgrade_from_a_savepoint_keeps_state_and_loses_nothing(
 
     produced = produce_events(spec, first, malformed_rate=0.0, seed=7).total
     group = f"upgrade-{uuid.uuid4().hex[:8]}"
-    old = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=1)
-    assert old.job_id is not None
-    jobs.append(old.job_id)
+    old = submit(spec_file, scoring.workdir, group_id=group, parallelism=1)
     wait(lambda: out() > 1_000, 120, "the old version's first committed output")
     stopping = time.monotonic()
-    savepoint = stop_with_savepoint(flink_stack, old.job_id, str(tmp_path / "savepoints"), drain=False)
+    savepoint = stop_with_savepoint(flink_stack, old, str(tmp_path / "savepoints"), drain=False)
     before = out()
 
     produced += produce_events(spec, second, malformed_rate=0.0, seed=8).total
-    new = flink_run(flink_stack, spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=savepoint)
-    assert new.job_id is not None
-    jobs.append(new.job_id)
+    new = submit(spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=savepoint)
     wait(lambda: out() > before, 180, "the new version's first committed output")
     upgrade_s = time.monotonic() - stopping
     wait(lambda: out() >= produced - 10, 180, "the input to be consumed")  # a few wait for the watermark
-    stop_with_savepoint(flink_stack, new.job_id, str(tmp_path / "savepoints"), drain=True)
+    stop_with_savepoint(flink_stack, new, str(tmp_path / "savepoints"), drain=True)
     with contextlib.suppress(AssertionError):  # a shortfall is reported and asserted below
         wait(lambda: out() >= produced, 60, "the drain's last transaction")
-    assert job_state(flink_stack, new.job_id) == "FINISHED"
+    assert job_state(flink_stack, new) == "FINISHED"
 
     scored, dead = read_topic(flink_stack, spec.topics.scored), read_topic(flink_stack, spec.topics.dead_letters)
     ids = [s["event_id"] for s in scored]
