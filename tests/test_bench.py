@@ -57,6 +57,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         "dedup_on_vs_off",
         "drift_per_event_vs_off",
         "job_400_vs_50_trees",
+        "parallelism_2_vs_1_per_core",
     }
     assert [(s["trees"], s["job_events_per_core_second"] > 0) for s in report["job_by_model_size"]] == [
         (50, True),
@@ -70,6 +71,8 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         ("throughput", True),
     ]
     for paced in report["latency_ms"]:
-        assert 0 < paced["p50"] <= paced["p95"] <= paced["p99"]
+        assert 0 < paced["p50"] <= paced["p95"] <= paced["p99"] and "producer_lag_p99_ms" in paced
     assert [plan["events_per_hour"] for plan in report["capacity"]] == [10**9, 4 * 10**9]
-    assert report["capacity"][1]["task_slots"] >= report["capacity"][0]["task_slots"]
+    one, four = report["capacity"]
+    assert four["task_slots"] >= 4 * one["task_slots"] - 3 and four["cores"] >= 4 * one["cores"] - 3
+    assert one["cores"] >= one["busy_cores"] and one["kafka_partitions"] == 2 * one["task_slots"] > 0
