@@ -13,6 +13,7 @@ report states it next to the percentiles. For the same reason the load's last
 
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ def _wait_running(stack: StackConfig, job_id: str, timeout_s: float = 120.0) -> 
             return
         time.sleep(1)
     raise StreamscoreError(f"job {job_id} was not running after {timeout_s:.0f} s")
+
+
+def _epoch_ms(value: datetime | int) -> int:
+    """An Avro timestamp-millis as decoded: a datetime, or its long where the logical type is not applied."""
+    return int(value.timestamp() * 1000) if isinstance(value, datetime) else int(value)
 
 
 def _paced(events: pa.Table, time_field: str, rate: float, seconds: float, start_ms: int) -> pa.Table:
@@ -88,7 +94,7 @@ def measure_latency(
     appended = {event[spec.event.id]: (at, event[spec.event.time]) for event, at in records(topics.events)}
     scored = [(at, appended[record["event_id"]][0]) for record, at in records(topics.scored)]
     latencies = np.array([out - into for out, into in scored], dtype=np.float64)
-    lag = np.array([at - int(when.timestamp() * 1000) for at, when in appended.values()], dtype=np.float64)
+    lag = np.array([at - _epoch_ms(when) for at, when in appended.values()], dtype=np.float64)
     if latencies.size == 0:
         raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
