@@ -11,10 +11,12 @@ from streamscore.shared.features.sql import FLINK
 DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
 COUNT_DEAD_LETTER_FUNCTION = "COUNT_DEAD_LETTER"
 DRIFT_PARTIALS_FUNCTION = "DRIFT_PARTIALS"
+COUNT_OCCURRENCES_FUNCTION = "COUNT_OCCURRENCES"
 JAVA_FUNCTIONS = {  # SQL name -> class in deploy/jvm/flink-udf
     DECODE_FUNCTION: "io.streamscore.flink.DecodeConfluentAvro",
     COUNT_DEAD_LETTER_FUNCTION: "io.streamscore.flink.CountDeadLetter",
     DRIFT_PARTIALS_FUNCTION: "io.streamscore.flink.DriftPartials",
+    COUNT_OCCURRENCES_FUNCTION: "io.streamscore.flink.CountOccurrences",
     str(FLINK.window_function): "io.streamscore.flink.WindowFeatures",
 }
 

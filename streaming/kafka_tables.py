@@ -18,8 +18,6 @@ from streamscore.streaming.java_functions import DECODE_FUNCTION
 from streamscore.streaming.tables import ddl, sql_string
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
-ARRIVAL_COLUMN = "__arrival"
-"""Processing time at the source: the order in which copies of one event id are judged duplicates."""
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; TO_TIMESTAMP_LTZ must not overflow
 
 
@@ -101,7 +99,6 @@ def event_source(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
         "`offset` BIGINT METADATA VIRTUAL",
         "`kafka_ts` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL",
         f"{quote(TS_COLUMN)} AS {rowtime}",
-        f"{quote(ARRIVAL_COLUMN)} AS PROCTIME()",
         f"WATERMARK FOR {quote(TS_COLUMN)} AS {quote(TS_COLUMN)} - {interval(spec.event.max_out_of_orderness)}",
     ]
     options = {

@@ -5,7 +5,7 @@ truncated, a writer schema that does not resolve to the event schema...), `missi
 required field is null), `too_long` (a string over its `max_length`), `non_finite` (NaN or
 infinity), `out_of_range` (outside the spec's min/max, or an event time implausibly far from the
 Kafka record timestamp), `late` (behind the watermark: the window operators would silently drop
-it), and last `duplicate` (an event id already seen within the state TTL, `event.deduplicate`).
+it), and last `duplicate` (an event id already seen within `event.deduplicate_within`).
 Exactly one of the two views gets each record, which the tests count; dead letters are also
 counted by reason in the metric `streamscore.dead_letters.<reason>.count` (deploy/jvm/flink-udf).
 """
@@ -15,8 +15,8 @@ from pyflink.table import TableEnvironment
 from streamscore.shared.avro import record_fields
 from streamscore.shared.features.sql import TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.java_functions import COUNT_DEAD_LETTER_FUNCTION
-from streamscore.streaming.kafka_tables import ARRIVAL_COLUMN, MAX_EPOCH_MS, decode_call
+from streamscore.streaming.java_functions import COUNT_DEAD_LETTER_FUNCTION, COUNT_OCCURRENCES_FUNCTION
+from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
 from streamscore.streaming.tables import sql_string
 
 
@@ -72,7 +72,7 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
     t_env.create_temporary_view(
         decoded,
         t_env.sql_query(
-            f"SELECT `key`, `value`, `topic`, `partition`, `offset`, {quote(TS_COLUMN)}, {quote(ARRIVAL_COLUMN)}, "
+            f"SELECT `key`, `value`, `topic`, `partition`, `offset`, {quote(TS_COLUMN)}, "
             f"`__d`.`error` AS `__error`, {record} "
             f"FROM (SELECT *, {decode_call(spec, registry_url)} AS `__d` FROM {quote(source)})"
         ),
@@ -108,20 +108,20 @@ def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     """Every event that passed the checks, with how many times its id has been seen up to and including
     it (`__seen`), and the reason and detail a repeat is dead-lettered with.
 
-    Ordered by arrival (processing time): the first copy to arrive is scored, every later one is a dead
-    letter. A processing-time frame from UNBOUNDED PRECEDING keeps one count per id (expiring with the
-    state TTL) and emits each event at once; ordered by event time it would also hold every row, raw
-    bytes included, in state until the watermark passed it.
+    In arrival order: the first copy to arrive is scored, every later one is a dead letter, each
+    emitted at once. COUNT_OCCURRENCES (deploy/jvm/flink-udf) keeps one counter per id for
+    `event.deduplicate_within`; an OVER aggregate could only keep it for the job-wide state TTL, and
+    one ordered by event time would also hold every row, raw bytes included, until the watermark.
     """
     event_id = quote(spec.event.id)
     carried = ", ".join(quote(c) for c in ["key", "value", "topic", "partition", "offset", *fields, TS_COLUMN])
-    seen = (
-        f"COUNT(*) OVER (PARTITION BY {event_id} ORDER BY {quote(ARRIVAL_COLUMN)} "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    counted = (
+        f"{COUNT_OCCURRENCES_FUNCTION}(input => TABLE `__passed` PARTITION BY {event_id}, "
+        f"forget_after_ms => CAST({spec.event.deduplicate_within} AS BIGINT))"
     )
     return (
-        f"SELECT {carried}, `__seen`, 'duplicate' AS `__reason`, "
-        f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST(`__seen` - 1 AS STRING), ' time(s) before') "
-        "AS `__detail` "
-        f"FROM (SELECT {carried}, {seen} AS `__seen` FROM {quote(judged)} WHERE `__reason` IS NULL)"
+        f"WITH `__passed` AS (SELECT {carried} FROM {quote(judged)} WHERE `__reason` IS NULL) "
+        f"SELECT {carried}, `EXPR$0` AS `__seen`, 'duplicate' AS `__reason`, "
+        f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST(`EXPR$0` - 1 AS STRING), ' time(s) before') "
+        f"AS `__detail` FROM {counted}"
     )
