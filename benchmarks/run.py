@@ -23,6 +23,7 @@ from streamscore.batch.session import local_session
 from streamscore.benchmarks.ceiling import onnx_ceiling
 from streamscore.benchmarks.charts import write_charts
 from streamscore.benchmarks.consumers import consume_and_score
+from streamscore.benchmarks.fill import fill_topic
 from streamscore.benchmarks.job import run_job
 from streamscore.benchmarks.latency import measure_latency
 from streamscore.benchmarks.measurement import Measurement
@@ -257,7 +258,6 @@ def _model_size_variants(
 
 
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
-    from streamscore.deploy.cli import produce_events
     from streamscore.scoring.onnx_model import OnnxModel
     from streamscore.scoring.registry import CHAMPION, ModelRegistry
     from streamscore.shared.synthetic import generator_for
@@ -284,7 +284,10 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         days=EVENT_TIME_SPAN_S / 86_400,
     )
     config = replace(config, entities=max(config.entities, profile.events // EVENTS_PER_KEY))
-    produce_events(spec, generator(config), malformed_rate=0.0, seed=3)
+    spark = local_session("streamscore-bench")
+    started = time.monotonic()
+    fill_topic(spark, spec, generator(config), stack.bootstrap_servers, stack.registry_url)
+    console.print(f"filled {profile.events:,} events in {time.monotonic() - started:,.0f} s")
     runs = [
         JobRun(spec, spec_file, workdir),
         JobRun(spec, spec_file, workdir, parallelism=2),
@@ -295,7 +298,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         runs += _model_size_variants(spec, spec_file, bundle.path, models, results / "runs" / run_id)
     for keys in profile.keys:
         keyed = with_topic_suffix(spec, f"keys-{keys}")
-        produce_events(keyed, generator(replace(config, entities=keys)), malformed_rate=0.0, seed=3)
+        fill_topic(spark, keyed, generator(replace(config, entities=keys)), stack.bootstrap_servers, stack.registry_url)
         keyed_file = dump_pipeline(keyed, spec_file.with_name(f"pipeline-keys-{keys}.yaml"))
         runs.append(JobRun(keyed, keyed_file, workdir, label=f"_{keys}_keys"))
     for job in runs:
@@ -314,7 +317,6 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()
-    spark = local_session("streamscore-bench")
     measured.append(
         spark_structured_streaming(
             spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, max(profile.events // 10, 1)
