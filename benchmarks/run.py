@@ -35,6 +35,8 @@ from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 
 HOUR_S = 3_600
+COST_TOPIC = "_cost_topic"
+"""The label of the baseline run on the cost variants' own topic (`BenchProfile.cost_events`)."""
 EVENT_TIME_SPAN_S = 1_200
 """The event time the filled topic spans, whatever its size. Long against `max_out_of_orderness`, so
 the watermark (which releases event-time windows) trails the input by under 1 % and the job's output
@@ -62,12 +64,19 @@ class BenchProfile:
     cost_variants: bool = True
     """Also run the job without drift, without deduplication, with hourly drift, on the other state
     backend and with models of 50, 200 and 400 trees (what each costs); a smoke run skips them."""
+    cost_events: int | None = None
+    """Events of the topic the cost variants and the JVM path run on, with a baseline run of the job
+    there to compare them with (None: the main topic). Nine runs of 10 million events would take
+    hours on 2 cores."""
     keys: tuple[int, ...] = ()
-    """Also run the job on topics of `events` events drawn from this many entities (keys in state)."""
+    """Also run the job on topics drawn from this many entities (keys in state), each of `cost_events`
+    (else `events`) events, or as many events as keys if more."""
 
 
 PROFILES = {
-    "tiny": BenchProfile(5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10, keys=(5_000,)),
+    "tiny": BenchProfile(
+        5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10, cost_events=4_000, keys=(5_000,)
+    ),
     "quick": BenchProfile(
         200_000,
         20_000,
@@ -83,6 +92,7 @@ PROFILES = {
         5_000_000,
         latency_shares=(0.1, 0.5, 0.8),
         latency_seconds=30,
+        cost_events=1_000_000,
         keys=(100_000, 1_000_000, 10_000_000),
     ),
 }
@@ -154,11 +164,12 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
         )
 
     two = by_name[f"job_throughput_p2_{backend}"]
+    base = by_name.get(f"job_throughput_p1_{backend}{COST_TOPIC}", job)  # on the cost variants' topic
     ratios = {
         "job_vs_onnx_ceiling": per_core(
             next(m for name, m in by_name.items() if name.startswith("onnx_ceiling_batch"))
         ),
-        "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"]),
+        "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"], base),
         "job_vs_per_event_consumer": per_core(by_name["per_event_consumer"]),
         "job_vs_batched_consumer": per_core(by_name["batched_consumer_10000"]),
         "job_vs_spark_structured_streaming": per_core(by_name["spark_structured_streaming"]),
@@ -166,12 +177,12 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
         "parallelism_2_vs_1_per_core": per_core(job, two),
     }
     if f"job_throughput_p1_{backend}_no_drift" in by_name:  # the cost variants ran
+        other = by_name[f"job_throughput_p1_{'hashmap' if backend == 'rocksdb' else 'rocksdb'}"]
+        hashmap, rocksdb = (other, base) if backend == "rocksdb" else (base, other)
         ratios |= {
-            "hashmap_vs_rocksdb_state": per_core(
-                by_name["job_throughput_p1_rocksdb"], by_name["job_throughput_p1_hashmap"]
-            ),
-            "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"]),
-            "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"]),
+            "hashmap_vs_rocksdb_state": per_core(rocksdb, hashmap),
+            "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"], base),
+            "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"], base),
             "drift_per_event_vs_off": per_core(
                 by_name[f"job_throughput_p1_{backend}_no_drift"], by_name[f"job_throughput_p1_{backend}_drift_hourly"]
             ),
@@ -184,9 +195,10 @@ def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
 
 
 def _cost_curves(
-    by_name: dict[str, Measurement], backend: str, keys: tuple[int, ...]
+    by_name: dict[str, Measurement], backend: str, key_topics: dict[int, int]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The job's per-core rate by model size (next to the model's ceiling) and by keys in state."""
+    """The job's per-core rate by model size (next to the model's ceiling) and by keys in state
+    (`key_topics`: keys -> events of the topic drawn from them)."""
     job = f"job_throughput_p1_{backend}"
     sizes = [
         {
@@ -200,8 +212,12 @@ def _cost_curves(
     return {
         "job_by_model_size": sizes,
         "keys_in_state": [
-            {"keys": n, "events_per_core_second": round(by_name[f"{job}_{n}_keys"].events_per_core_second, 1)}
-            for n in sorted(keys)
+            {
+                "keys": n,
+                "topic_events": events,
+                "events_per_core_second": round(by_name[f"{job}_{n}_keys"].events_per_core_second, 1),
+            }
+            for n, events in sorted(key_topics.items())
         ],
     }
 
@@ -283,22 +299,30 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         start_ms=int(time.time() * 1000) - 3_600_000,
         days=EVENT_TIME_SPAN_S / 86_400,
     )
-    config = replace(config, entities=max(config.entities, profile.events // EVENTS_PER_KEY))
+    spec_entities = config.entities
+    config = replace(config, entities=max(spec_entities, profile.events // EVENTS_PER_KEY))
     spark = local_session("streamscore-bench")
     started = time.monotonic()
     fill_topic(spark, spec, generator(config), stack.bootstrap_servers, stack.registry_url)
     console.print(f"filled {profile.events:,} events in {time.monotonic() - started:,.0f} s")
-    runs = [
-        JobRun(spec, spec_file, workdir),
-        JobRun(spec, spec_file, workdir, parallelism=2),
-        JobRun(spec, spec_file, workdir, features_only=True),
-    ]
+    runs = [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
+    cost_spec, cost_file = spec, spec_file
+    if profile.cost_variants and profile.cost_events is not None:
+        cost_spec = with_topic_suffix(spec, "cost")
+        entities = max(spec_entities, profile.cost_events // EVENTS_PER_KEY)
+        cost_config = replace(config, events=profile.cost_events, entities=entities)
+        fill_topic(spark, cost_spec, generator(cost_config), stack.bootstrap_servers, stack.registry_url)
+        cost_file = dump_pipeline(cost_spec, spec_file.with_name("pipeline-cost.yaml"))
+        runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
+    runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
     if profile.cost_variants:
-        runs += _cost_variants(spec, spec_file, workdir)
-        runs += _model_size_variants(spec, spec_file, bundle.path, models, results / "runs" / run_id)
-    for keys in profile.keys:
+        runs += _cost_variants(cost_spec, cost_file, workdir)
+        runs += _model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
+    key_topics = {n: max(profile.cost_events or profile.events, n) for n in profile.keys}  # keys -> events
+    for keys, events in key_topics.items():
         keyed = with_topic_suffix(spec, f"keys-{keys}")
-        fill_topic(spark, keyed, generator(replace(config, entities=keys)), stack.bootstrap_servers, stack.registry_url)
+        keyed_table = generator(replace(config, events=events, entities=keys))
+        fill_topic(spark, keyed, keyed_table, stack.bootstrap_servers, stack.registry_url)
         keyed_file = dump_pipeline(keyed, spec_file.with_name(f"pipeline-keys-{keys}.yaml"))
         runs.append(JobRun(keyed, keyed_file, workdir, label=f"_{keys}_keys"))
     for job in runs:
@@ -365,7 +389,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         "ratios": ratios,
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
-        **_cost_curves(by_name, spec.streaming.state_backend, profile.keys),
+        **_cost_curves(by_name, spec.streaming.state_backend, key_topics),
         "capacity": _capacity(job, by_name[f"job_throughput_p2_{spec.streaming.state_backend}"]),
     }
     _write(report, results)

@@ -26,6 +26,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     assert set(variants) == {
         f"onnx_ceiling_batch_{scoring.spec.streaming.profiles['throughput'].arrow_batch_size}",
         "job_throughput_p1_rocksdb",
+        "job_throughput_p1_rocksdb_cost_topic",
         "job_throughput_p1_rocksdb_no_drift",
         "job_throughput_p1_rocksdb_no_dedup",
         "job_throughput_p1_rocksdb_drift_hourly",
@@ -47,6 +48,8 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     assert variants["batched_consumer_10000"]["events"] == tiny.events
     # The job's measured share is 80 % of its output (scored + dead letters + a few commit markers).
     assert 0.8 * tiny.events <= variants["job_throughput_p1_rocksdb"]["events"] <= 0.82 * tiny.events
+    cost_events = variants["job_throughput_p1_rocksdb_no_drift"]["events"]  # the cost variants' own topic
+    assert tiny.cost_events is not None and 0.8 * tiny.cost_events <= cost_events <= 0.82 * tiny.cost_events
     assert set(report["ratios"]) >= {
         "job_vs_onnx_ceiling",
         "job_vs_jvm_path",
@@ -64,7 +67,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         (200, True),
         (400, True),
     ]
-    assert [k["keys"] for k in report["keys_in_state"]] == [5_000]
+    assert [(k["keys"], k["topic_events"]) for k in report["keys_in_state"]] == [(5_000, 5_000)]
     # The load's last max_out_of_orderness waits for newer events that never come: scored < produced.
     assert [(r["profile"], 0 < r["scored"] < r["events"]) for r in report["latency_ms"]] == [
         ("latency", True),
