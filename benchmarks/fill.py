@@ -42,7 +42,6 @@ def fill_topic(spark: Any, spec: PipelineSpec, table: pa.Table, bootstrap: str, 
         "kafka.acks": "all",
         "kafka.linger.ms": "20",
         "kafka.batch.size": str(256 * 1024),
-        "kafka.compression.type": "lz4",
         **{f"kafka.{k}": v for k, v in KafkaSecurity.from_env().java_properties().items()},
     }
     partitions = spec.topics.partitions

@@ -82,6 +82,10 @@ class KafkaBroker(Service):
                 f"share.coordinator.state.topic.min.isr={min_isr}",
                 "group.initial.rebalance.delay.ms=0",
                 "transaction.max.timeout.ms=900000",
+                # Keep every record: the demo, tests and benchmarks replay history with its event times as
+                # record timestamps, which the default 7-day retention deletes at its next check (one came
+                # 30 s after the broker started and took a test's whole input).
+                "log.retention.ms=-1",
                 "",
             ]
         )
