@@ -48,7 +48,7 @@ def fill_topic(spark: Any, spec: PipelineSpec, table: pa.Table, bootstrap: str, 
     for start in range(0, table.num_rows, CHUNK_ROWS):  # the table is in event-time order: so are chunks
         (
             spark.createDataFrame(table.slice(start, CHUNK_ROWS))
-            .withColumn("partition", F.expr(f"pmod(xxhash64({spec.event.key}), {partitions})").cast("int"))
+            .withColumn("partition", F.pmod(F.xxhash64(spec.event.key), F.lit(partitions)).cast("int"))
             .repartition(partitions, "partition")
             .sortWithinPartitions(spec.event.time)
             .select(

@@ -305,14 +305,19 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     started = time.monotonic()
     fill_topic(spark, spec, generator(config), stack.bootstrap_servers, stack.registry_url)
     console.print(f"filled {profile.events:,} events in {time.monotonic() - started:,.0f} s")
+
+    def own_topic(suffix: str, events: int, entities: int) -> tuple[PipelineSpec, Path]:
+        """`spec` on topics of its own, filled with `events` events drawn from `entities` keys."""
+        target = with_topic_suffix(spec, suffix)
+        table = generator(replace(config, events=events, entities=entities))
+        fill_topic(spark, target, table, stack.bootstrap_servers, stack.registry_url)
+        return target, dump_pipeline(target, spec_file.with_name(f"pipeline-{suffix}.yaml"))
+
     runs = [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
     cost_spec, cost_file = spec, spec_file
     if profile.cost_variants and profile.cost_events is not None:
-        cost_spec = with_topic_suffix(spec, "cost")
         entities = max(spec_entities, profile.cost_events // EVENTS_PER_KEY)
-        cost_config = replace(config, events=profile.cost_events, entities=entities)
-        fill_topic(spark, cost_spec, generator(cost_config), stack.bootstrap_servers, stack.registry_url)
-        cost_file = dump_pipeline(cost_spec, spec_file.with_name("pipeline-cost.yaml"))
+        cost_spec, cost_file = own_topic("cost", profile.cost_events, entities)
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
     runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
     if profile.cost_variants:
@@ -320,10 +325,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         runs += _model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
     key_topics = {n: max(profile.cost_events or profile.events, n) for n in profile.keys}  # keys -> events
     for keys, events in key_topics.items():
-        keyed = with_topic_suffix(spec, f"keys-{keys}")
-        keyed_table = generator(replace(config, events=events, entities=keys))
-        fill_topic(spark, keyed, keyed_table, stack.bootstrap_servers, stack.registry_url)
-        keyed_file = dump_pipeline(keyed, spec_file.with_name(f"pipeline-keys-{keys}.yaml"))
+        keyed, keyed_file = own_topic(f"keys-{keys}", events, keys)
         runs.append(JobRun(keyed, keyed_file, workdir, label=f"_{keys}_keys"))
     for job in runs:
         measured.append(
