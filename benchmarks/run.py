@@ -7,36 +7,29 @@ would otherwise write, with the ratios between them. Results go to `results/benc
 """
 
 import argparse
-import json
-import os
-import platform
-import subprocess
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from streamscore.batch.session import local_session
+from streamscore.benchmarks import report as reports
 from streamscore.benchmarks.ceiling import onnx_ceiling
-from streamscore.benchmarks.charts import write_charts
 from streamscore.benchmarks.consumers import consume_and_score
 from streamscore.benchmarks.fill import fill_topic
 from streamscore.benchmarks.job import run_job
 from streamscore.benchmarks.latency import measure_latency
 from streamscore.benchmarks.measurement import Measurement
-from streamscore.benchmarks.model_size import TREES, ceiling_by_model_size, sized_champion, sized_models
+from streamscore.benchmarks.model_size import ceiling_by_model_size, sized_models
 from streamscore.benchmarks.spark_streaming import spark_structured_streaming
+from streamscore.benchmarks.variants import COST_TOPIC, WARM_UP, JobRun, cost_variants, model_size_variants
 from streamscore.deploy import stack as local_stack
 from streamscore.shared.avro import record_fields
 from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 
-HOUR_S = 3_600
-COST_TOPIC = "_cost_topic"
-"""The label of the baseline run on the cost variants' own topic (`BenchProfile.cost_events`)."""
 EVENT_TIME_SPAN_S = 1_200
 """The event time the filled topic spans, whatever its size. Long against `max_out_of_orderness`, so
 the watermark (which releases event-time windows) trails the input by under 1 % and the job's output
@@ -62,8 +55,8 @@ class BenchProfile:
     latency_profiles: tuple[str, ...] = ("latency", "throughput")
     """The runtime profiles whose latency is measured (each run starts a job: tens of seconds)."""
     cost_variants: bool = True
-    """Also run the job without drift, without deduplication, with hourly drift, on the other state
-    backend and with models of 50, 200 and 400 trees (what each costs); a smoke run skips them."""
+    """Also run the job without drift, without deduplication, on the other state backend and with
+    models of 50, 200 and 400 trees (what each costs); a smoke run skips them."""
     cost_events: int | None = None
     """Events of the topic the cost variants and the JVM path run on, with a baseline run of the job
     there to compare them with (None: the main topic). Nine runs of 10 million events would take
@@ -71,11 +64,20 @@ class BenchProfile:
     keys: tuple[int, ...] = ()
     """Also run the job on topics drawn from this many entities (keys in state), each of `cost_events`
     (else `events`) events, or as many events as keys if more."""
+    warm_up_events: int = 0
+    """Events of a first, unmeasured-for-ratios run on a topic of its own (0: none, for a smoke run)."""
 
 
 PROFILES = {
     "tiny": BenchProfile(
-        5_000, 1_000, 20_000, latency_shares=(0.5,), latency_seconds=10, cost_events=4_000, keys=(5_000,)
+        5_000,
+        1_000,
+        20_000,
+        latency_shares=(0.5,),
+        latency_seconds=10,
+        cost_events=4_000,
+        keys=(5_000,),
+        warm_up_events=2_000,
     ),
     "quick": BenchProfile(
         200_000,
@@ -94,183 +96,9 @@ PROFILES = {
         latency_seconds=30,
         cost_events=1_000_000,
         keys=(100_000, 1_000_000, 10_000_000),
+        warm_up_events=300_000,
     ),
 }
-
-
-def _environment() -> dict[str, Any]:
-    from importlib.metadata import version
-
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
-    packages = ("apache-flink", "onnxruntime", "pyarrow", "kafka-python", "fastavro", "xgboost-cpu")
-    return {
-        "cpu_model": cpu,
-        "cores": len(os.sched_getaffinity(0)),
-        "python": platform.python_version(),
-        "git_commit": commit,
-        "versions": {p: version(p) for p in packages},
-    }
-
-
-def _capacity(one: Measurement, two: Measurement) -> list[dict[str, Any]]:
-    """Slots, cores and partitions for 1 and 4 billion events/hour from the job at parallelism 1 and 2.
-
-    A slot runs the whole chain of operators in several threads (source, keyed operators, Python
-    worker, sinks), so it is sized by its own measured rate, and cores by the per-core rate taken at
-    parallelism 2 when that is the lower one (what each added slot costs)."""
-    per_core = min(one.events_per_core_second, two.events_per_core_second)
-    plans = []
-    for billions in (1, 4):
-        rate = billions * 1e9 / HOUR_S
-        slots = int(-(-rate // (one.events_per_s * 0.7))) if one.events_per_s else 0
-        cores = rate / per_core if per_core else float("inf")
-        plans.append(
-            {
-                "events_per_hour": billions * 10**9,
-                "events_per_s": round(rate),
-                "busy_cores": round(cores, 1),
-                "cores": int(-(-cores // 0.7)),
-                "task_slots": slots,
-                "kafka_partitions": slots * 2,
-                "assumptions": (
-                    f"one slot does {one.events_per_s:,.0f} events/s (parallelism 1) and the job "
-                    f"{per_core:,.0f} events per core-second (the lower of parallelism 1 and 2: "
-                    f"{one.events_per_core_second:,.0f} and {two.events_per_core_second:,.0f}); slots and "
-                    "cores run at 70 % for headroom; two partitions per slot so the job can be rescaled "
-                    "without repartitioning; the same machine type, and Kafka on other machines"
-                ),
-            }
-        )
-    return plans
-
-
-def _ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
-    """The job (spec's state backend, parallelism 1) against each alternative, per core-second."""
-    job = by_name[f"job_throughput_p1_{backend}"]
-
-    def per_core(other: Measurement, mine: Measurement = job) -> float:
-        return (
-            round(mine.events_per_core_second / other.events_per_core_second, 3)
-            if other.events_per_core_second
-            else 0.0
-        )
-
-    two = by_name[f"job_throughput_p2_{backend}"]
-    base = by_name.get(f"job_throughput_p1_{backend}{COST_TOPIC}", job)  # on the cost variants' topic
-    ratios = {
-        "job_vs_onnx_ceiling": per_core(
-            next(m for name, m in by_name.items() if name.startswith("onnx_ceiling_batch"))
-        ),
-        "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"], base),
-        "job_vs_per_event_consumer": per_core(by_name["per_event_consumer"]),
-        "job_vs_batched_consumer": per_core(by_name["batched_consumer_10000"]),
-        "job_vs_spark_structured_streaming": per_core(by_name["spark_structured_streaming"]),
-        "parallelism_2_vs_1_efficiency": round(two.events_per_s / job.events_per_s / 2, 3) if job.events_per_s else 0.0,
-        "parallelism_2_vs_1_per_core": per_core(job, two),
-    }
-    if f"job_throughput_p1_{backend}_no_drift" in by_name:  # the cost variants ran
-        other = by_name[f"job_throughput_p1_{'hashmap' if backend == 'rocksdb' else 'rocksdb'}"]
-        hashmap, rocksdb = (other, base) if backend == "rocksdb" else (base, other)
-        ratios |= {
-            "hashmap_vs_rocksdb_state": per_core(rocksdb, hashmap),
-            "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"], base),
-            "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"], base),
-            "drift_per_event_vs_off": per_core(
-                by_name[f"job_throughput_p1_{backend}_no_drift"], by_name[f"job_throughput_p1_{backend}_drift_hourly"]
-            ),
-            "job_400_vs_50_trees": per_core(
-                by_name[f"job_throughput_p1_{backend}_{TREES[0]}_trees"],
-                by_name[f"job_throughput_p1_{backend}_{TREES[-1]}_trees"],
-            ),
-        }
-    return ratios
-
-
-def _cost_curves(
-    by_name: dict[str, Measurement], backend: str, key_topics: dict[int, int]
-) -> dict[str, list[dict[str, Any]]]:
-    """The job's per-core rate by model size (next to the model's ceiling) and by keys in state
-    (`key_topics`: keys -> events of the topic drawn from them)."""
-    job = f"job_throughput_p1_{backend}"
-    sizes = [
-        {
-            "trees": trees,
-            "job_events_per_core_second": round(by_name[f"{job}_{trees}_trees"].events_per_core_second, 1),
-            "ceiling_events_per_core_second": round(by_name[f"onnx_ceiling_{trees}_trees"].events_per_core_second, 1),
-        }
-        for trees in TREES
-        if f"{job}_{trees}_trees" in by_name
-    ]
-    return {
-        "job_by_model_size": sizes,
-        "keys_in_state": [
-            {
-                "keys": n,
-                "topic_events": events,
-                "events_per_core_second": round(by_name[f"{job}_{n}_keys"].events_per_core_second, 1),
-            }
-            for n, events in sorted(key_topics.items())
-        ],
-    }
-
-
-@dataclass(frozen=True)
-class JobRun:
-    """One run of the job: its spec (and file), the registry it scores with, and how it runs."""
-
-    spec: PipelineSpec
-    spec_file: Path
-    workdir: Path
-    parallelism: int = 1
-    features_only: bool = False
-    label: str = ""
-    """Appended to the variant's name."""
-
-
-def _cost_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[JobRun]:
-    """The job at parallelism 1 without drift, without deduplication, with hourly drift slides, and on
-    the other state backend: what each costs per event."""
-    other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"
-    alt = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"state_backend": other})})
-    quiet = spec.model_copy(update={"drift": spec.drift.model_copy(update={"enabled": False})})
-    # Hourly slides bound the drift records to about one per run whatever event time the topic spans, so
-    # this variant measures what drift costs per event. Over EVENT_TIME_SPAN_S the spec's own slides fire
-    # about 20 times, so drift_on_vs_off now measures nearly the same thing.
-    hourly = spec.model_copy(update={"drift": spec.drift.model_copy(update={"window": 86_400_000, "slide": 3_600_000})})
-    trusting = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
-    variants = (
-        (quiet, "no-drift", "_no_drift"),
-        (trusting, "no-dedup", "_no_dedup"),
-        (hourly, "drift-hourly", "_drift_hourly"),
-        (alt, other, ""),
-    )
-    return [
-        JobRun(variant, dump_pipeline(variant, spec_file.with_name(f"pipeline-{suffix}.yaml")), workdir, label=label)
-        for variant, suffix, label in variants
-    ]
-
-
-def _model_size_variants(
-    spec: PipelineSpec, spec_file: Path, champion: Path, models: dict[int, bytes], folder: Path
-) -> list[JobRun]:
-    """The job at parallelism 1 scoring with each sized model, each the champion of its own registry."""
-    return [
-        JobRun(
-            spec,
-            spec_file,
-            sized_champion(spec.name, champion, onnx, trees, folder / f"model-{trees}-trees"),
-            label=f"_{trees}_trees",
-        )
-        for trees, onnx in models.items()
-    ]
 
 
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
@@ -287,9 +115,20 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     bundle = ModelRegistry(spec.name, workdir).get(CHAMPION)
     model, manifest = OnnxModel.from_bundle(bundle.path)
 
+    environment = reports.environment()  # the commit measured, before anything can change it
+    measured: list[Measurement] = []
+    latency: list[dict[str, Any]] = []
+
+    def record(measurement: Measurement) -> None:
+        measured.append(measurement)
+        console.print(
+            f"{measurement.variant}: {measurement.events_per_s:,.0f} events/s, "
+            f"{measurement.events_per_core_second:,.0f} per core-second"
+        )
+        reports.write_partial(run_id, profile_name, measured, latency, results)
+
     batch = spec.streaming.profiles["throughput"].arrow_batch_size  # what the job's UDF gets per call
-    measured: list[Measurement] = [onnx_ceiling(model, profile.ceiling_rows, batch)]
-    console.print(f"ceiling: {measured[-1].events_per_core_second:,.0f} events per core-second")
+    record(onnx_ceiling(model, profile.ceiling_rows, batch))
     models = sized_models(model.n_features)
     by_size = ceiling_by_model_size(models, model.n_features, profile.ceiling_rows, batch)
     generator, config = generator_for(
@@ -313,7 +152,11 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         fill_topic(spark, target, table, stack.bootstrap_servers, stack.registry_url)
         return target, dump_pipeline(target, spec_file.with_name(f"pipeline-{suffix}.yaml"))
 
-    runs = [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
+    runs = []
+    if profile.warm_up_events:
+        entities = max(spec_entities, profile.warm_up_events // EVENTS_PER_KEY)
+        runs.append(JobRun(*own_topic("warm-up", profile.warm_up_events, entities), workdir, label=WARM_UP))
+    runs += [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
     cost_spec, cost_file = spec, spec_file
     if profile.cost_variants and profile.cost_events is not None:
         entities = max(spec_entities, profile.cost_events // EVENTS_PER_KEY)
@@ -321,14 +164,13 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
     runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
     if profile.cost_variants:
-        runs += _cost_variants(cost_spec, cost_file, workdir)
-        runs += _model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
+        runs += cost_variants(cost_spec, cost_file, workdir)
+        runs += model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
     key_topics = {n: max(profile.cost_events or profile.events, n) for n in profile.keys}  # keys -> events
     for keys, events in key_topics.items():
-        keyed, keyed_file = own_topic(f"keys-{keys}", events, keys)
-        runs.append(JobRun(keyed, keyed_file, workdir, label=f"_{keys}_keys"))
+        runs.append(JobRun(*own_topic(f"keys-{keys}", events, keys), workdir, label=f"_{keys}_keys"))
     for job in runs:
-        measured.append(
+        record(
             run_job(
                 stack,
                 job.spec,
@@ -340,96 +182,63 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                 label=job.label,
             )
         )
-        console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()
-    measured.append(
+    record(
         spark_structured_streaming(
             spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, max(profile.events // 10, 1)
         )
     )
-    console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
     for limit, per_call in ((profile.consumer_events, 1), (profile.events, 10_000)):
-        measured.append(
+        record(
             consume_and_score(
                 stack.bootstrap_servers, stack.registry_url, spec.topics.events, model, numeric, limit, per_call
             )
         )
-        console.print(f"{measured[-1].variant}: {measured[-1].events_per_s:,.0f} events/s")
 
     by_name = {m.variant: m for m in measured + by_size}
-    job = by_name[f"job_throughput_p1_{spec.streaming.state_backend}"]
+    backend = spec.streaming.state_backend
+    job = by_name[f"job_throughput_p1_{backend}"]
     maximum = job.events_per_s
     paced_events = generator(
         replace(config, events=int(maximum * profile.latency_seconds * max(profile.latency_shares)) + 1)
     )
-    latency = [
-        measure_latency(
-            stack,
-            spec,
-            results / "runs" / run_id,
-            workdir,
-            paced_events,
-            profile=name,
-            rate=share * maximum,
-            seconds=profile.latency_seconds,
-        )
-        for name in profile.latency_profiles
-        for share in profile.latency_shares
-    ]
-    for figures in latency:
-        console.print(
-            f"latency {figures['profile']} at {figures['achieved_events_per_s']:,} events/s: p99 {figures['p99']} ms"
-        )
-    ratios = _ratios(by_name, spec.streaming.state_backend)
+    for name in profile.latency_profiles:
+        for share in profile.latency_shares:
+            latency.append(
+                measure_latency(
+                    stack,
+                    spec,
+                    results / "runs" / run_id,
+                    workdir,
+                    paced_events,
+                    profile=name,
+                    rate=share * maximum,
+                    seconds=profile.latency_seconds,
+                )
+            )
+            figures = latency[-1]
+            console.print(
+                f"latency {figures['profile']} at {figures['achieved_events_per_s']:,} events/s: "
+                f"p50 {figures['p50']}, p99 {figures['p99']} ms"
+            )
+            reports.write_partial(run_id, profile_name, measured, latency, results)
     report = {
         "profile": profile_name,
         "run": run_id,
+        "complete": True,
         "model": {"version": manifest["model_version"], "params": manifest.get("params", {})},
-        "environment": _environment(),
+        "environment": environment,
         "variants": {m.variant: m.as_dict() for m in measured},
-        "ratios": ratios,
+        "ratios": reports.ratios(by_name, backend),
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
-        **_cost_curves(by_name, spec.streaming.state_backend, key_topics),
-        "capacity": _capacity(job, by_name[f"job_throughput_p2_{spec.streaming.state_backend}"]),
+        **reports.cost_curves(by_name, backend, key_topics),
+        "capacity": reports.capacity(job, by_name[f"job_throughput_p2_{backend}"]),
     }
-    _write(report, results)
-    _print(report, console)
+    reports.write_report(report, results)
+    reports.print_table(report, console)
     return report
-
-
-def _write(report: dict[str, Any], results: Path) -> None:
-    results.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=2)
-    (results / f"bench-{report['run']}.json").write_text(text)
-    (results / "latest.json").write_text(text)
-    lines = [
-        f"# streamscore bench {report['run']} ({report['profile']})",
-        "",
-        "| variant | events | events/s | events per core-second |",
-        "|---|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {v['variant']} | {v['events']:,} | {v['events_per_s']:,.0f} | {v['events_per_core_second']:,.0f} |"
-        for v in report["variants"].values()
-    ]
-    lines += ["", "| ratio (per core) | value |", "|---|---:|"]
-    lines += [f"| {k} | {v} |" for k, v in report["ratios"].items()]
-    lines += ["", *[f"![{path.stem}]({path.name})" for path in write_charts(report, results)]]
-    (results / f"bench-{report['run']}.md").write_text("\n".join(lines) + "\n")
-
-
-def _print(report: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"bench {report['run']} ({report['profile']})")
-    for column in ("variant", "events", "events/s", "per core-second"):
-        table.add_column(column, justify="left" if column == "variant" else "right")
-    for v in report["variants"].values():
-        table.add_row(
-            v["variant"], f"{v['events']:,}", f"{v['events_per_s']:,.0f}", f"{v['events_per_core_second']:,.0f}"
-        )
-    console.print(table)
-    console.print({k: v for k, v in report["ratios"].items()})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,184 @@
+"""The bench's report: ratios, cost curves and capacity from the measured variants, the
+environment they were measured in, and the files (JSON, Markdown, charts) and table it is read in."""
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from streamscore.benchmarks.charts import write_charts
+from streamscore.benchmarks.measurement import Measurement
+from streamscore.benchmarks.model_size import TREES
+from streamscore.benchmarks.variants import COST_TOPIC
+
+HOUR_S = 3_600
+
+
+def environment() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    packages = ("apache-flink", "onnxruntime", "pyarrow", "kafka-python", "fastavro", "xgboost-cpu")
+    return {
+        "cpu_model": cpu,
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "git_commit": commit,
+        "versions": {p: version(p) for p in packages},
+    }
+
+
+def capacity(one: Measurement, two: Measurement) -> list[dict[str, Any]]:
+    """Slots, cores and partitions for 1 and 4 billion events/hour from the job at parallelism 1 and 2.
+
+    A slot runs the whole chain of operators in several threads (source, keyed operators, Python
+    worker, sinks), so it is sized by its own measured rate, and cores by the per-core rate taken at
+    parallelism 2 when that is the lower one (what each added slot costs)."""
+    per_core = min(one.events_per_core_second, two.events_per_core_second)
+    plans = []
+    for billions in (1, 4):
+        rate = billions * 1e9 / HOUR_S
+        slots = int(-(-rate // (one.events_per_s * 0.7))) if one.events_per_s else 0
+        cores = rate / per_core if per_core else float("inf")
+        plans.append(
+            {
+                "events_per_hour": billions * 10**9,
+                "events_per_s": round(rate),
+                "busy_cores": round(cores, 1),
+                "cores": int(-(-cores // 0.7)),
+                "task_slots": slots,
+                "kafka_partitions": slots * 2,
+                "assumptions": (
+                    f"one slot does {one.events_per_s:,.0f} events/s (parallelism 1) and the job "
+                    f"{per_core:,.0f} events per core-second (the lower of parallelism 1 and 2: "
+                    f"{one.events_per_core_second:,.0f} and {two.events_per_core_second:,.0f}); slots and "
+                    "cores run at 70 % for headroom; two partitions per slot so the job can be rescaled "
+                    "without repartitioning; the same machine type, and Kafka on other machines"
+                ),
+            }
+        )
+    return plans
+
+
+def ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
+    """The job (spec's state backend, parallelism 1) against each alternative, per core-second."""
+    job = by_name[f"job_throughput_p1_{backend}"]
+
+    def per_core(other: Measurement, mine: Measurement = job) -> float:
+        return (
+            round(mine.events_per_core_second / other.events_per_core_second, 3)
+            if other.events_per_core_second
+            else 0.0
+        )
+
+    two = by_name[f"job_throughput_p2_{backend}"]
+    base = by_name.get(f"job_throughput_p1_{backend}{COST_TOPIC}", job)  # on the cost variants' topic
+    ratios = {
+        "job_vs_onnx_ceiling": per_core(
+            next(m for name, m in by_name.items() if name.startswith("onnx_ceiling_batch"))
+        ),
+        "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"], base),
+        "job_vs_per_event_consumer": per_core(by_name["per_event_consumer"]),
+        "job_vs_batched_consumer": per_core(by_name["batched_consumer_10000"]),
+        "job_vs_spark_structured_streaming": per_core(by_name["spark_structured_streaming"]),
+        "parallelism_2_vs_1_efficiency": round(two.events_per_s / job.events_per_s / 2, 3) if job.events_per_s else 0.0,
+        "parallelism_2_vs_1_per_core": per_core(job, two),
+    }
+    if f"job_throughput_p1_{backend}_no_drift" in by_name:  # the cost variants ran
+        other = by_name[f"job_throughput_p1_{'hashmap' if backend == 'rocksdb' else 'rocksdb'}"]
+        hashmap, rocksdb = (other, base) if backend == "rocksdb" else (base, other)
+        ratios |= {
+            "hashmap_vs_rocksdb_state": per_core(rocksdb, hashmap),
+            "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"], base),
+            "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"], base),
+            "job_400_vs_50_trees": per_core(
+                by_name[f"job_throughput_p1_{backend}_{TREES[0]}_trees"],
+                by_name[f"job_throughput_p1_{backend}_{TREES[-1]}_trees"],
+            ),
+        }
+    return ratios
+
+
+def cost_curves(
+    by_name: dict[str, Measurement], backend: str, key_topics: dict[int, int]
+) -> dict[str, list[dict[str, Any]]]:
+    """The job's per-core rate by model size (next to the model's ceiling) and by keys in state
+    (`key_topics`: keys -> events of the topic drawn from them)."""
+    job = f"job_throughput_p1_{backend}"
+    sizes = [
+        {
+            "trees": trees,
+            "job_events_per_core_second": round(by_name[f"{job}_{trees}_trees"].events_per_core_second, 1),
+            "ceiling_events_per_core_second": round(by_name[f"onnx_ceiling_{trees}_trees"].events_per_core_second, 1),
+        }
+        for trees in TREES
+        if f"{job}_{trees}_trees" in by_name
+    ]
+    return {
+        "job_by_model_size": sizes,
+        "keys_in_state": [
+            {
+                "keys": n,
+                "topic_events": events,
+                "events_per_core_second": round(by_name[f"{job}_{n}_keys"].events_per_core_second, 1),
+            }
+            for n, events in sorted(key_topics.items())
+        ],
+    }
+
+
+def write_partial(
+    run: str, profile: str, measured: list[Measurement], latency: list[dict[str, Any]], results: Path
+) -> None:
+    """The figures so far, rewritten after each: a run stopped early keeps them. `latest.json` is
+    left to complete runs."""
+    results.mkdir(parents=True, exist_ok=True)
+    variants = {m.variant: m.as_dict() for m in measured}
+    partial = {"profile": profile, "run": run, "complete": False, "variants": variants, "latency_ms": latency}
+    (results / f"bench-{run}.json").write_text(json.dumps(partial, indent=2))
+
+
+def write_report(report: dict[str, Any], results: Path) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2)
+    (results / f"bench-{report['run']}.json").write_text(text)
+    (results / "latest.json").write_text(text)
+    lines = [
+        f"# streamscore bench {report['run']} ({report['profile']})",
+        "",
+        "| variant | events | events/s | events per core-second |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {v['variant']} | {v['events']:,} | {v['events_per_s']:,.0f} | {v['events_per_core_second']:,.0f} |"
+        for v in report["variants"].values()
+    ]
+    lines += ["", "| ratio (per core) | value |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in report["ratios"].items()]
+    lines += ["", *[f"![{path.stem}]({path.name})" for path in write_charts(report, results)]]
+    (results / f"bench-{report['run']}.md").write_text("\n".join(lines) + "\n")
+
+
+def print_table(report: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"bench {report['run']} ({report['profile']})")
+    for column in ("variant", "events", "events/s", "per core-second"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for v in report["variants"].values():
+        table.add_row(
+            v["variant"], f"{v['events']:,}", f"{v['events_per_s']:,.0f}", f"{v['events_per_core_second']:,.0f}"
+        )
+    console.print(table)
+    console.print({k: v for k, v in report["ratios"].items()})
