@@ -15,7 +15,11 @@ from pyflink.table import TableEnvironment
 from streamscore.shared.avro import record_fields
 from streamscore.shared.features.sql import TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.java_functions import COUNT_DEAD_LETTER_FUNCTION, COUNT_OCCURRENCES_FUNCTION
+from streamscore.streaming.java_functions import (
+    COUNT_DEAD_LETTER_FUNCTION,
+    COUNT_OCCURRENCES_FUNCTION,
+    OCCURRENCE_COLUMN,
+)
 from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
 from streamscore.streaming.tables import sql_string
 
@@ -97,8 +101,9 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
     if spec.event.deduplicate:
         counted = f"{source}__counted"
         t_env.create_temporary_view(counted, t_env.sql_query(_occurrence(spec, judged, fields)))
-        accepted = f"{quote(counted)} WHERE `__seen` = 1"
-        rejected += f" UNION ALL {dead_letter}{quote(counted)} WHERE `__seen` > 1"
+        seen = quote(OCCURRENCE_COLUMN)
+        accepted = f"{quote(counted)} WHERE {seen} = 1"
+        rejected += f" UNION ALL {dead_letter}{quote(counted)} WHERE {seen} > 1"
     t_env.create_temporary_view(valid, t_env.sql_query(f"SELECT {columns} FROM {accepted}"))
     t_env.create_temporary_view(dead, t_env.sql_query(rejected))
     return valid, dead
@@ -106,14 +111,14 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
 
 def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     """Every event that passed the checks, with how many times its id has been seen up to and including
-    it (`__seen`), and the reason and detail a repeat is dead-lettered with.
+    it (`OCCURRENCE_COLUMN`), and the reason and detail a repeat is dead-lettered with.
 
     In arrival order: the first copy to arrive is scored, every later one is a dead letter, each
     emitted at once. COUNT_OCCURRENCES (deploy/jvm/flink-udf) keeps one counter per id for
     `event.deduplicate_within`; an OVER aggregate could only keep it for the job-wide state TTL, and
     one ordered by event time would also hold every row, raw bytes included, until the watermark.
     """
-    event_id = quote(spec.event.id)
+    event_id, seen = quote(spec.event.id), quote(OCCURRENCE_COLUMN)
     carried = ", ".join(quote(c) for c in ["key", "value", "topic", "partition", "offset", *fields, TS_COLUMN])
     counted = (
         f"{COUNT_OCCURRENCES_FUNCTION}(input => TABLE `__passed` PARTITION BY {event_id}, "
@@ -121,7 +126,7 @@ def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     )
     return (
         f"WITH `__passed` AS (SELECT {carried} FROM {quote(judged)} WHERE `__reason` IS NULL) "
-        f"SELECT {carried}, `EXPR$0` AS `__seen`, 'duplicate' AS `__reason`, "
-        f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST(`EXPR$0` - 1 AS STRING), ' time(s) before') "
+        f"SELECT {carried}, {seen}, 'duplicate' AS `__reason`, "
+        f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST({seen} - 1 AS STRING), ' time(s) before') "
         f"AS `__detail` FROM {counted}"
     )

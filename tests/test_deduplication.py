@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from streamscore.streaming.java_functions import COUNT_OCCURRENCES_FUNCTION
+from streamscore.streaming.java_functions import COUNT_OCCURRENCES_FUNCTION, OCCURRENCE_COLUMN
 
 ROWS = 8
 
@@ -22,8 +22,8 @@ def _alternating_ids(flink_env: Any, name: str) -> str:
 
 def _count(ids: str, forget_after_ms: str) -> str:
     return (
-        f"SELECT `id`, `n`, `EXPR$0` FROM {COUNT_OCCURRENCES_FUNCTION}(input => TABLE `{ids}` PARTITION BY `id`, "
-        f"forget_after_ms => {forget_after_ms})"
+        f"SELECT `id`, `n`, `{OCCURRENCE_COLUMN}` FROM {COUNT_OCCURRENCES_FUNCTION}("
+        f"input => TABLE `{ids}` PARTITION BY `id`, forget_after_ms => {forget_after_ms})"
     )
 
 

@@ -19,8 +19,9 @@ import org.apache.flink.types.Row;
 
 /**
  * COUNT_OCCURRENCES(input => TABLE t PARTITION BY id, forget_after_ms => n) passes every row of t
- * through at once, with how many rows of its partition have arrived up to and including it; a
- * partition none arrived for in forget_after_ms (processing time) is forgotten and counts from 1.
+ * through at once, with how many rows of its partition have arrived up to and including it (column
+ * {@value #OUTPUT}); a partition none arrived for in forget_after_ms (processing time) is forgotten
+ * and counts from 1.
  *
  * <p>Deduplication by event id needs one small counter per id and nothing else. The SQL
  * alternatives either keep the counter for the job-wide state TTL (an OVER aggregate has no TTL of
@@ -28,7 +29,10 @@ import org.apache.flink.types.Row;
  * (an event-time frame). Here the counter's own TTL, taken from the call's literal argument, bounds
  * the state to the ids of the last forget_after_ms; RocksDB drops expired ids during compaction.
  */
-public class CountOccurrences extends ProcessTableFunction<Long> {
+public class CountOccurrences extends ProcessTableFunction<Row> {
+    /** The count's column, named so no event field (passed through beside it) is likely to clash. */
+    public static final String OUTPUT = "__occurrence";
+
     private static final int FORGET_AFTER_ARGUMENT = 1;
 
     /** The per-id state. */
@@ -38,7 +42,7 @@ public class CountOccurrences extends ProcessTableFunction<Long> {
 
     public void eval(Seen seen, Row input, Long forgetAfterMs) {
         seen.count += 1;
-        collect(seen.count);
+        collect(Row.of(seen.count));
     }
 
     @Override
@@ -57,7 +61,8 @@ public class CountOccurrences extends ProcessTableFunction<Long> {
                                         StaticArgumentTrait.PASS_COLUMNS_THROUGH)),
                         StaticArgument.scalar("forget_after_ms", DataTypes.BIGINT().notNull(), false))
                 .stateTypeStrategies(state)
-                .outputTypeStrategy(TypeStrategies.explicit(DataTypes.BIGINT().notNull()))
+                .outputTypeStrategy(TypeStrategies.explicit(
+                        DataTypes.ROW(DataTypes.FIELD(OUTPUT, DataTypes.BIGINT().notNull())).notNull()))
                 .build();
     }
 
