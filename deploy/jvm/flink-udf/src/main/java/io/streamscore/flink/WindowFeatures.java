@@ -1,6 +1,7 @@
 package io.streamscore.flink;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -116,7 +117,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         System.arraycopy(acc.times, gone, acc.times, 0, kept);
         System.arraycopy(acc.numbers, gone * p.numberArgs, acc.numbers, 0, kept * p.numberArgs);
         System.arraycopy(acc.texts, gone * p.textArgs, acc.texts, 0, kept * p.textArgs);
-        java.util.Arrays.fill(acc.texts, kept * p.textArgs, acc.size * p.textArgs, null);
+        Arrays.fill(acc.texts, kept * p.textArgs, acc.size * p.textArgs, null);
         acc.size = kept;
     }
 
@@ -125,9 +126,9 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             return;
         }
         int capacity = Math.max(rows, acc.times.length * 2);
-        acc.times = java.util.Arrays.copyOf(acc.times, capacity);
-        acc.numbers = java.util.Arrays.copyOf(acc.numbers, capacity * p.numberArgs);
-        acc.texts = java.util.Arrays.copyOf(acc.texts, capacity * p.textArgs);
+        acc.times = Arrays.copyOf(acc.times, capacity);
+        acc.numbers = Arrays.copyOf(acc.numbers, capacity * p.numberArgs);
+        acc.texts = Arrays.copyOf(acc.texts, capacity * p.textArgs);
     }
 
     @Override
