@@ -2,6 +2,7 @@
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import requests
@@ -9,6 +10,7 @@ import requests
 from streamscore.deploy.process import Service, StackConfig, StackError, port_open
 
 PROMETHEUS_PORTS = 10  # the JobManager and up to nine TaskManagers on one host
+_RESOURCE_ID = "-Dtaskmanager.resource-id="
 
 
 def flink_home() -> Path:
@@ -149,7 +151,11 @@ class FlinkJobManager(_FlinkProcess):
 
 
 class FlinkTaskManager(_FlinkProcess):
-    """TaskManager `index` of the standalone cluster (each with its own log folder)."""
+    """TaskManager `index` of the standalone cluster (each with its own log folder).
+
+    Each start gets a resource id of its own, on its command line, so that health means "this very
+    process has registered": a restarted TaskManager must not pass for healthy on the registration
+    its killed predecessor left behind until the JobManager notices it is gone."""
 
     script = "taskmanager.sh"
 
@@ -164,6 +170,9 @@ class FlinkTaskManager(_FlinkProcess):
             env["FLINK_LOG_DIR"] = str(self.config.home / "logs" / self.name)
         return env
 
+    def command(self) -> list[str]:
+        return [*super().command(), f"{_RESOURCE_ID}{self.name}-{uuid.uuid4().hex[:8]}"]
+
     def start(self) -> None:
         if not port_open(self.config.flink_rest_port):
             raise StackError("start the Flink JobManager before its TaskManager")
@@ -176,6 +185,24 @@ class FlinkTaskManager(_FlinkProcess):
     def port(self) -> None:
         return None
 
+    def resource_id(self) -> str | None:
+        """The id this TaskManager registers with, read from the running process's command line."""
+        pid = self.pid()
+        if pid is None:
+            return None
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            return None
+        return next((a.removeprefix(_RESOURCE_ID) for a in args if a.startswith(_RESOURCE_ID)), None)
+
     def healthy(self) -> bool:
-        overview = self._overview()
-        return overview is not None and overview.get("taskmanagers", 0) >= self.index
+        resource_id = self.resource_id()
+        if resource_id is None:
+            return False
+        try:
+            response = requests.get(f"{self.address}/taskmanagers", timeout=2)
+        except requests.RequestException:
+            return False
+        registered = response.json().get("taskmanagers", []) if response.status_code == 200 else []
+        return any(tm.get("id") == resource_id for tm in registered)
