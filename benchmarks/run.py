@@ -80,7 +80,7 @@ PROFILES = {
         warm_up_events=2_000,
     ),
     "quick": BenchProfile(
-        200_000,
+        100_000,
         20_000,
         500_000,
         latency_shares=(0.5,),
