@@ -65,7 +65,8 @@ class BenchProfile:
     """Also run the job on topics drawn from this many entities (keys in state), each of `cost_events`
     (else `events`) events, or as many events as keys if more."""
     warm_up_events: int = 0
-    """Events of a first, unmeasured-for-ratios run on a topic of its own (0: none, for a smoke run)."""
+    """Events of a first run, on a topic of its own, that warms the TaskManager up (reported, in no
+    ratio; 0: none, for a smoke run)."""
 
 
 PROFILES = {
