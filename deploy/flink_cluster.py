@@ -4,10 +4,11 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import requests
 
-from streamscore.deploy.process import Service, StackConfig, StackError, port_open
+from streamscore.deploy.process import Service, StackConfig, StackError, command_line, port_open
 
 PROMETHEUS_PORTS = 10  # the JobManager and up to nine TaskManagers on one host
 _RESOURCE_ID = "-Dtaskmanager.resource-id="
@@ -134,9 +135,10 @@ class _FlinkProcess(Service):
     def command(self) -> list[str]:
         return ["bash", str(flink_home() / "bin" / self.script), "start-foreground"]
 
-    def _overview(self) -> dict[str, int] | None:
+    def _rest(self, path: str) -> dict[str, Any] | None:
+        """The JobManager's answer to GET `path` (None: not up, or not answering it)."""
         try:
-            response = requests.get(f"{self.address}/overview", timeout=2)
+            response = requests.get(f"{self.address}/{path}", timeout=2)
         except requests.RequestException:
             return None
         return response.json() if response.status_code == 200 else None
@@ -147,7 +149,7 @@ class FlinkJobManager(_FlinkProcess):
     script = "jobmanager.sh"
 
     def healthy(self) -> bool:
-        return self._overview() is not None
+        return self._rest("overview") is not None
 
 
 class FlinkTaskManager(_FlinkProcess):
@@ -188,21 +190,10 @@ class FlinkTaskManager(_FlinkProcess):
     def resource_id(self) -> str | None:
         """The id this TaskManager registers with, read from the running process's command line."""
         pid = self.pid()
-        if pid is None:
-            return None
-        try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            return None
-        return next((a.removeprefix(_RESOURCE_ID) for a in args if a.startswith(_RESOURCE_ID)), None)
+        args = command_line(pid) if pid is not None else None
+        return next((a.removeprefix(_RESOURCE_ID) for a in args or () if a.startswith(_RESOURCE_ID)), None)
 
     def healthy(self) -> bool:
         resource_id = self.resource_id()
-        if resource_id is None:
-            return False
-        try:
-            response = requests.get(f"{self.address}/taskmanagers", timeout=2)
-        except requests.RequestException:
-            return False
-        registered = response.json().get("taskmanagers", []) if response.status_code == 200 else []
+        registered = (self._rest("taskmanagers") or {}).get("taskmanagers", []) if resource_id else []
         return any(tm.get("id") == resource_id for tm in registered)

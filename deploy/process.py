@@ -197,11 +197,8 @@ class Service(ABC):
         return pid if self._ours(pid) else None
 
     def _ours(self, pid: int) -> bool:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            return False
-        return str(self.config.home) in cmdline
+        args = command_line(pid)
+        return args is not None and str(self.config.home) in "\0".join(args)
 
     def status(self) -> ProcessStatus:
         pid = self.pid()
@@ -269,6 +266,14 @@ class Service(ABC):
             _signal_group(pid, signal.SIGKILL)
             _wait_exit(pid, 10.0)
         return True
+
+
+def command_line(pid: int) -> list[str] | None:
+    """The arguments `pid` was started with (None: no such process)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
