@@ -140,7 +140,12 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         days=EVENT_TIME_SPAN_S / 86_400,
     )
     spec_entities = config.entities
-    config = replace(config, entities=max(spec_entities, profile.events // EVENTS_PER_KEY))
+
+    def entities_for(events: int) -> int:
+        """At least the spec's entities, and one per `EVENTS_PER_KEY` events."""
+        return max(spec_entities, events // EVENTS_PER_KEY)
+
+    config = replace(config, entities=entities_for(profile.events))
     spark = local_session("streamscore-bench")
     started = time.monotonic()
     fill_topic(spark, spec, generator(config), stack.bootstrap_servers, stack.registry_url)
@@ -155,13 +160,12 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
 
     runs = []
     if profile.warm_up_events:
-        entities = max(spec_entities, profile.warm_up_events // EVENTS_PER_KEY)
-        runs.append(JobRun(*own_topic("warm-up", profile.warm_up_events, entities), workdir, label=WARM_UP))
+        warm_up = own_topic("warm-up", profile.warm_up_events, entities_for(profile.warm_up_events))
+        runs.append(JobRun(*warm_up, workdir, label=WARM_UP))
     runs += [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
     cost_spec, cost_file = spec, spec_file
     if profile.cost_variants and profile.cost_events is not None:
-        entities = max(spec_entities, profile.cost_events // EVENTS_PER_KEY)
-        cost_spec, cost_file = own_topic("cost", profile.cost_events, entities)
+        cost_spec, cost_file = own_topic("cost", profile.cost_events, entities_for(profile.cost_events))
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
     runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
     if profile.cost_variants:
@@ -206,19 +210,17 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     )
     for name in profile.latency_profiles:
         for share in profile.latency_shares:
-            latency.append(
-                measure_latency(
-                    stack,
-                    spec,
-                    results / "runs" / run_id,
-                    workdir,
-                    paced_events,
-                    profile=name,
-                    rate=share * maximum,
-                    seconds=profile.latency_seconds,
-                )
+            figures = measure_latency(
+                stack,
+                spec,
+                results / "runs" / run_id,
+                workdir,
+                paced_events,
+                profile=name,
+                rate=share * maximum,
+                seconds=profile.latency_seconds,
             )
-            figures = latency[-1]
+            latency.append(figures)
             console.print(
                 f"latency {figures['profile']} at {figures['achieved_events_per_s']:,} events/s: "
                 f"p50 {figures['p50']}, p99 {figures['p99']} ms"
