@@ -1,12 +1,13 @@
 """streamscore's own Flink SQL functions (Java, deploy/jvm/flink-udf): their SQL names and registration.
 
-They live in the JVM so that decoding, dead-letter counting, drift partials and the windowed
-features never cross into Python; every table environment that runs the job's SQL registers them.
+They live in the JVM so that decoding, dead-letter counting, drift partials, the windowed features
+and profile look-ups never cross into Python; every table environment that runs the job's SQL
+registers them.
 """
 
 from pyflink.table import TableEnvironment
 
-from streamscore.shared.features.sql import FLINK
+from streamscore.shared.features.sql import FLINK, FLINK_ON_ARRIVAL
 
 DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
 COUNT_DEAD_LETTER_FUNCTION = "COUNT_DEAD_LETTER"
@@ -20,6 +21,7 @@ JAVA_FUNCTIONS = {  # SQL name -> class in deploy/jvm/flink-udf
     DRIFT_PARTIALS_FUNCTION: "io.streamscore.flink.DriftPartials",
     COUNT_OCCURRENCES_FUNCTION: "io.streamscore.flink.CountOccurrences",
     str(FLINK.window_function): "io.streamscore.flink.WindowFeatures",
+    str(FLINK_ON_ARRIVAL.profile_function): "io.streamscore.flink.ProfileAsOf",
 }
 
 

@@ -115,21 +115,26 @@ def event_source(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
 
 
 def profile_table(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
-    """The compacted profiles topic as a versioned table: one version per entity and `as_of_ms`."""
+    """The compacted profiles topic: one version per entity and `as_of_ms`.
+
+    For `streaming.features_at: watermark` a versioned table (upsert-kafka, keyed by entity) for the
+    temporal join; for `arrival` every version as an appended row, all read again from the earliest
+    offset on a start without state (group offsets would skip versions still in use).
+    """
     from streamscore.shared.avro import profile_schema
 
     names = [f.name for f in profile_features(spec)]
     key = quote(spec.event.key)
+    versioned = spec.streaming.features_at == "watermark"
     columns = [
         f"{key} STRING NOT NULL",
         "`as_of_ms` BIGINT NOT NULL",
         *[f"{quote(n)} DOUBLE" for n in names],
         "`__as_of` AS TO_TIMESTAMP_LTZ(`as_of_ms`, 3)",
         "WATERMARK FOR `__as_of` AS `__as_of`",
-        f"PRIMARY KEY ({key}) NOT ENFORCED",
     ]
     options = {
-        "connector": "upsert-kafka",
+        "connector": "upsert-kafka" if versioned else "kafka",
         **kafka.connection(),
         "properties.group.id": kafka.group_id,
         "topic": spec.topics.profiles,
@@ -140,6 +145,10 @@ def profile_table(name: str, spec: PipelineSpec, kafka: KafkaSettings) -> str:
         "value.fields-include": "ALL",
         "scan.watermark.idle-timeout": f"{spec.streaming.profiles_idle_timeout} ms",
     }
+    if versioned:
+        columns.append(f"PRIMARY KEY ({key}) NOT ENFORCED")
+    else:
+        options |= {"key.fields": spec.event.key, "scan.startup.mode": "earliest-offset"}
     if kafka.bounded:
         options["scan.bounded.mode"] = "latest-offset"
     return ddl(name, columns, options)

@@ -3,10 +3,12 @@
     flink run -py streaming/score_job.py --pipeline examples/payments/pipeline.yaml --workdir data
 
 Raw Kafka records -> DECODE_CONFLUENT_AVRO (JVM) -> validation (dead letters with bytes and
-reason) -> profiles (event-time temporal join on the compacted topic) -> the shared feature SQL
-(keyed OVER windows in RocksDB) -> pandas UDF scoring over Arrow batches (ONNX Runtime, one
-thread per slot) -> scored, review and dead-letter topics through transactional Kafka sinks, and
-sliding-window drift statistics -> drift and alert topics (streaming/drift.py).
+reason) -> profiles and the shared feature SQL (keyed windows in RocksDB: once the watermark passes
+each event, after an event-time temporal join on the compacted profiles topic; or, with
+`streaming.features_at: arrival`, at once, profile versions passing through the same operator) ->
+pandas UDF scoring over Arrow batches (ONNX Runtime, one thread per slot) -> scored, review and
+dead-letter topics through transactional Kafka sinks, and sliding-window drift statistics -> drift
+and alert topics (streaming/drift.py).
 """
 
 import argparse
@@ -17,11 +19,11 @@ from pathlib import Path
 from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment
 
 from streamscore.scoring.registry import default_tracking_uri
-from streamscore.shared.features.sql import TS_COLUMN, profile_features, quote
+from streamscore.shared.features.sql import profile_features, quote
 from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.spec import PipelineSpec, load_pipeline
 from streamscore.streaming.drift import add_drift, watched
-from streamscore.streaming.features import compute_features
+from streamscore.streaming.features import compute_features, with_profiles
 from streamscore.streaming.java_functions import register_java_functions
 from streamscore.streaming.kafka_tables import (
     DEAD_LETTER_COLUMNS,
@@ -85,20 +87,11 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     t_env.execute_sql(event_source("events_raw", spec, kafka))
     valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
 
-    enriched = valid
-    names = [f.name for f in profile_features(spec)]
-    if names:
-        t_env.execute_sql(profile_table("profiles", spec, kafka))
-        key = quote(spec.event.key)
-        looked_up = ", ".join(f"p.{quote(n)}" for n in names)
-        enriched = "events_enriched"
-        t_env.create_temporary_view(
-            enriched,
-            t_env.sql_query(
-                f"SELECT v.*, {looked_up} FROM {quote(valid)} AS v LEFT JOIN `profiles` "
-                f"FOR SYSTEM_TIME AS OF v.{quote(TS_COLUMN)} AS p ON v.{key} = p.{key}"
-            ),
-        )
+    profiles = None
+    if profile_features(spec):
+        profiles = "profiles"
+        t_env.execute_sql(profile_table(profiles, spec, kafka))
+    enriched = with_profiles(t_env, spec, valid, profiles)
     t_env.create_temporary_view("features", compute_features(t_env, enriched, spec))
     vector = FeatureVector.of(spec)
     topics = spec.topics

@@ -21,9 +21,14 @@ _FLINK_TYPES = {
 }
 
 
+def flink_type(field: AvroField) -> str:
+    """The Flink SQL type of an Avro field, without nullability."""
+    return _FLINK_TYPES[field.kind]
+
+
 def _column(field: AvroField) -> str:
     nullability = "" if field.nullable else " NOT NULL"
-    return f"{quote(field.name)} {_FLINK_TYPES[field.kind]}{nullability}"
+    return f"{quote(field.name)} {flink_type(field)}{nullability}"
 
 
 def event_columns(spec: PipelineSpec) -> list[str]:

@@ -65,25 +65,27 @@ def run_spark(spark: Any) -> FeatureRunner:
     return run
 
 
-@pytest.fixture(scope="session")
-def run_flink(flink_env: Any, tmp_path_factory: pytest.TempPathFactory) -> FeatureRunner:
+def _flink_runner(flink_env: Any, folders: pytest.TempPathFactory, features_at: str) -> FeatureRunner:
     from pyflink.table.expressions import col
 
     from streamscore.shared.features.sql import TS_COLUMN
-    from streamscore.streaming.features import compute_features, without_profiles
+    from streamscore.streaming.features import compute_features, with_profiles
     from streamscore.streaming.tables import create_table
 
     def run(events: list[dict[str, Any]], spec: PipelineSpec) -> dict[str, dict[str, float]]:
-        folder = tmp_path_factory.mktemp("flink-events")
-        # In time order: in the job, an event behind the watermark is a `late` dead letter before any
-        # feature sees it, and the features' OVER drops what is behind the watermark.
-        ordered = sorted(events, key=lambda e: e[spec.event.time])
-        (folder / "events.json").write_text("\n".join(json.dumps(e) for e in ordered) + "\n")
+        spec = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"features_at": features_at})})
+        folder = folders.mktemp("flink-events")
+        # By watermark, in time order: in the job, an event behind the watermark is a `late` dead letter
+        # before any feature sees it, and the features' OVER drops what is behind the watermark. On
+        # arrival, the file's order is the order of arrival.
+        if features_at == "watermark":
+            events = sorted(events, key=lambda e: e[spec.event.time])
+        (folder / "events.json").write_text("\n".join(json.dumps(e) for e in events) + "\n")
         name = f"events_{uuid.uuid4().hex[:8]}"
         flink_env.execute_sql(
             create_table(name, spec, {"connector": "filesystem", "path": str(folder), "format": "json"})
         )
-        features = compute_features(flink_env, without_profiles(flink_env, name, spec), spec)
+        features = compute_features(flink_env, with_profiles(flink_env, spec, name, None), spec)
         table = features.drop_columns(col(TS_COLUMN))  # the rowtime stays for drift windows; not a feature
         with table.execute().collect() as results:
             columns = table.get_schema().get_field_names()
@@ -91,6 +93,18 @@ def run_flink(flink_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Featu
         return _rows_by_id(rows, spec)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def run_flink(flink_env: Any, tmp_path_factory: pytest.TempPathFactory) -> FeatureRunner:
+    """Features once the watermark passes each event (`streaming.features_at: watermark`)."""
+    return _flink_runner(flink_env, tmp_path_factory, "watermark")
+
+
+@pytest.fixture(scope="session")
+def run_flink_on_arrival(flink_env: Any, tmp_path_factory: pytest.TempPathFactory) -> FeatureRunner:
+    """Features as each event arrives, in the events' list order (`streaming.features_at: arrival`)."""
+    return _flink_runner(flink_env, tmp_path_factory, "arrival")
 
 
 @pytest.fixture(params=["spark", "flink"])

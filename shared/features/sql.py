@@ -9,7 +9,9 @@ by event time: the event itself and same-timestamp events are in, later events n
 runs that frame as written, one SELECT per window length. Flink would give each such OVER its own
 keyed operator holding whole rows in state, so on Flink one aggregate function computes every
 windowed feature in a single OVER (`WINDOW_FEATURES`, deploy/jvm/flink-udf), to the same
-definition; the parity tests hold the two engines to it. "Since previous" is the time since the
+definition; the parity tests hold the two engines to it. With `streaming.features_at: arrival` the
+same function runs in an OVER ordered by arrival (`FLINK_ON_ARRIVAL`), next to `PROFILE_AS_OF`
+reading profile versions that come through the same operator. "Since previous" is the time since the
 latest event with an earlier timestamp (same-timestamp events do not count, so no engine's order
 among them matters). A last SELECT shapes the float32 feature vector.
 """
@@ -29,6 +31,10 @@ from streamscore.shared.spec import (
 
 TS_COLUMN = "__ts"
 """The event time as a timestamp (a rowtime attribute in Flink); the compiler orders windows by it."""
+ARRIVAL_COLUMN = "__arrival"
+"""A processing-time attribute: what `FLINK_ON_ARRIVAL` orders its window operator by."""
+PROFILE_AS_OF_COLUMN = "__profile_as_of"
+"""In `FLINK_ON_ARRIVAL`'s input: a profile version's as_of_ms on a profile row, null on an event."""
 
 _MS_PER_DAY = 86_400_000
 _MS_PER_HOUR = 3_600_000
@@ -42,10 +48,25 @@ class Dialect:
     name: str
     window_function: str | None
     """An aggregate computing every windowed feature in one OVER; None: one SQL OVER per window length."""
+    profile_function: str | None = None
+    """An aggregate in the same OVER answering each event with the profile version it falls in, from
+    profile rows in the input (`PROFILE_AS_OF_COLUMN` and `profile_version_column`), which are not
+    passed on; None: the input has the profile features joined in under their names."""
+    order_column: str = TS_COLUMN
+    """What the windows' OVER is ordered by: the rowtime (each event once the watermark passes it,
+    same-time events together) or `ARRIVAL_COLUMN` (each row on arrival)."""
 
 
 SPARK = Dialect(name="spark", window_function=None)
 FLINK = Dialect(name="flink", window_function="WINDOW_FEATURES")
+FLINK_ON_ARRIVAL = Dialect(
+    name="flink", window_function="WINDOW_FEATURES", profile_function="PROFILE_AS_OF", order_column=ARRIVAL_COLUMN
+)
+
+
+def profile_version_column(name: str) -> str:
+    """In `FLINK_ON_ARRIVAL`'s input: profile feature `name`'s value on a profile row, null on an event."""
+    return f"__pv_{name}"
 
 
 def quote(identifier: str) -> str:
@@ -75,8 +96,8 @@ class Stage:
     sql: str
 
 
-def _over(spec: PipelineSpec, frame: str) -> str:
-    return f"(PARTITION BY {quote(spec.event.key)} ORDER BY {quote(TS_COLUMN)} {frame})"
+def _over(spec: PipelineSpec, frame: str, order: str = TS_COLUMN) -> str:
+    return f"(PARTITION BY {quote(spec.event.key)} ORDER BY {quote(order)} {frame})"
 
 
 def _aggregated_field(feature: WindowFeature) -> str:
@@ -104,10 +125,11 @@ def _window_stages(spec: PipelineSpec, dialect: Dialect, source: str) -> list[St
     """Stages adding `_intermediate(name)` per windowed feature and `_PREVIOUS_TIME` (null: no earlier event)."""
     windowed = [f for f in spec.features if isinstance(f, WindowFeature)]
     since_previous = any(isinstance(f, SincePreviousFeature) for f in spec.features)
-    if not windowed and not since_previous:
+    looked_up = dialect.profile_function is not None and bool(profile_features(spec))
+    if not windowed and not since_previous and not looked_up:
         return []
     if dialect.window_function is not None:
-        return _one_operator_stages(spec, dialect.window_function, source, windowed)
+        return _one_operator_stages(spec, dialect, source, windowed)
     stages: list[Stage] = []
     frames: dict[int, list[WindowFeature]] = {}
     for feature in windowed:
@@ -126,11 +148,15 @@ def _window_stages(spec: PipelineSpec, dialect: Dialect, source: str) -> list[St
     return stages
 
 
-def _one_operator_stages(spec: PipelineSpec, function: str, source: str, windowed: list[WindowFeature]) -> list[Stage]:
-    """`function`(plan, time, args...) OVER the whole past, then its array unpacked into columns.
+def _one_operator_stages(
+    spec: PipelineSpec, dialect: Dialect, source: str, windowed: list[WindowFeature]
+) -> list[Stage]:
+    """`window_function`(plan, time, args...) OVER the whole past (and `profile_function`, in the same
+    operator), then the arrays unpacked into columns.
 
-    The plan (read by deploy/jvm/flink-udf's WindowFeatures): argument kinds, then per feature
-    `agg@window_ms@argument`; the array's last element is the previous event time.
+    The plan (read by deploy/jvm/flink-udf's WindowFeatures): argument kinds, per feature
+    `agg@window_ms@argument`, then the allowed lateness (events kept beyond the longest window for
+    late arrivals); the array's last element is the previous event time.
     """
     args: list[str] = []
     kinds = ""
@@ -147,17 +173,32 @@ def _one_operator_stages(spec: PipelineSpec, function: str, source: str, windowe
         agg = {"count_distinct": "distinct"}.get(feature.agg, feature.agg)
         outputs.append(f"{agg}@{feature.window}@{slot}")
     outputs = outputs or ["count@0@-1"]  # since_previous alone: the array still has a first element
-    plan = f"{kinds}|{';'.join(outputs)}"
+    lateness = spec.event.max_out_of_orderness
+    plan = f"{kinds}|{';'.join(outputs)}|{lateness}"
     call = ", ".join([f"'{plan}'", quote(spec.event.time), *args])
-    frame = _over(spec, "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")
-    packed = f"{source}__windows"
+    # RANGE: same-time rows are released together; ROWS: each row is answered on its own, on arrival.
+    rows = "RANGE" if dialect.order_column == TS_COLUMN else "ROWS"
+    frame = _over(spec, f"{rows} BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", dialect.order_column)
+    aggregates = [f"{dialect.window_function}({call}) OVER {frame} AS `__w`"]
     columns = [f"`__w`[{i + 1}] AS {quote(_intermediate(f.name))}" for i, f in enumerate(windowed)]
     columns.append(f"CAST(`__w`[{len(outputs) + 1}] AS BIGINT) AS {quote(_PREVIOUS_TIME)}")
+    events_only = ""
+    profiles = profile_features(spec)
+    if dialect.profile_function is not None and profiles:
+        versions = [quote(profile_version_column(f.name)) for f in profiles]
+        as_of = quote(PROFILE_AS_OF_COLUMN)
+        looked_up = ", ".join([f"CAST({lateness} AS BIGINT)", quote(spec.event.time), as_of, *versions])
+        aggregates.append(f"{dialect.profile_function}({looked_up}) OVER {frame} AS `__p`")
+        columns += [f"`__p`[{i + 1}] AS {quote(f.name)}" for i, f in enumerate(profiles)]
+        events_only = f" WHERE {quote(PROFILE_AS_OF_COLUMN)} IS NULL"
+    packed = f"{source}__windows"
     return [
+        Stage(name=packed, source=source, sql=f"SELECT *, {', '.join(aggregates)} FROM {quote(source)}"),
         Stage(
-            name=packed, source=source, sql=f"SELECT *, {function}({call}) OVER {frame} AS `__w` FROM {quote(source)}"
+            name=f"{source}__unpacked",
+            source=packed,
+            sql=f"SELECT *, {', '.join(columns)} FROM {quote(packed)}{events_only}",
         ),
-        Stage(name=f"{source}__unpacked", source=packed, sql=f"SELECT *, {', '.join(columns)} FROM {quote(packed)}"),
     ]
 
 

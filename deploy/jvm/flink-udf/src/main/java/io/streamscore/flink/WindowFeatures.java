@@ -11,21 +11,29 @@ import org.apache.flink.table.annotation.InputGroup;
 import org.apache.flink.table.functions.AggregateFunction;
 
 /**
- * WINDOW_FEATURES(plan STRING, time BIGINT, arg...) OVER (PARTITION BY key ORDER BY rowtime RANGE
- * BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW): every windowed feature of an entity in one keyed
- * operator, as ARRAY[feature 1, ..., feature n, latest earlier event time].
+ * WINDOW_FEATURES(plan STRING, time BIGINT, arg...) OVER (PARTITION BY key ORDER BY ...): every
+ * windowed feature of an entity in one keyed operator, as ARRAY[feature 1, ..., feature n, latest
+ * earlier event time].
  *
  * <p>The same figures as one RANGE OVER per window length (shared/features/sql.py, what Spark runs),
  * but Flink gives each OVER its own keyed operator, a shuffle, a buffer of whole rows and, for a
  * bounded RANGE, a scan of the key's buffered rows on every firing, all serialized in RocksDB.
  * Here one accumulator per entity keeps only what the features read: the times and argument values
- * of the events within the longest window, dropped as they fall out of it.
+ * of the events within the longest window (plus the allowed lateness), in time order, dropped as
+ * they fall out of it.
  *
- * <p>The plan, written by the feature compiler: {@code kinds|out;out;...}, kinds one letter per
- * argument ({@code n} a number, {@code t} a text), each out {@code agg@window_ms@arg} with agg one
- * of count, sum, mean, max, min, distinct (arg -1 for count). A RANGE frame includes same-time rows:
- * the OVER calls {@link #getValue} once after accumulating every row of a timestamp, so they are in.
- * Nulls are skipped as SQL skips them; an aggregate over no value is null.
+ * <p>Each value is computed as of the time of the row accumulated last: the events seen so far with
+ * a time in [time - window, time]. Ordered by the rowtime (RANGE frame, rows released by the
+ * watermark, same-time rows accumulated together before {@link #getValue}) that is exactly the
+ * definition. Ordered by arrival (ROWS frame over a processing-time attribute) it is the definition
+ * for events that arrive in time order; an event that arrives after a later-timestamped one of its
+ * entity is not in that one's windows, and of same-time events only those arrived so far count.
+ * Rows with a null time (profile rows in the arrival stream) are not events and are skipped.
+ *
+ * <p>The plan, written by the feature compiler: {@code kinds|out;out;...|lateness_ms}, kinds one
+ * letter per argument ({@code n} a number, {@code t} a text), each out {@code agg@window_ms@arg} with
+ * agg one of count, sum, mean, max, min, distinct (arg -1 for count). Nulls are skipped as SQL skips
+ * them; an aggregate over no value is null.
  */
 public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.Accumulator> {
 
@@ -37,14 +45,17 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         public double[] numbers = new double[0];
         /** Text arguments, laid out like numbers. */
         public String[] texts = new String[0];
-        /** The latest event time so far and the latest one before it (Long.MIN_VALUE: none). */
+        /** The latest event time so far: events older than it by more than the plan keeps are dropped. */
         public long latest = Long.MIN_VALUE;
-        public long before = Long.MIN_VALUE;
+        /** The time of the row accumulated last, as of which the features are computed. */
+        public long current = Long.MIN_VALUE;
+        /** The latest time among the dropped events (Long.MIN_VALUE: none), for the previous event time. */
+        public long dropped = Long.MIN_VALUE;
     }
 
     private record Output(String agg, long window, int slot) {}
 
-    private record Plan(String text, char[] kinds, int[] slots, int numberArgs, int textArgs, List<Output> outputs, long longest) {
+    private record Plan(String text, char[] kinds, int[] slots, int numberArgs, int textArgs, List<Output> outputs, long kept) {
 
         static Plan parse(String text) {
             String[] parts = text.split("\\|", -1);
@@ -64,7 +75,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
                 outputs.add(new Output(f[0], window, arg < 0 ? -1 : slots[arg]));
                 longest = Math.max(longest, window);
             }
-            return new Plan(text, kinds, slots, numbers, texts, outputs, longest);
+            return new Plan(text, kinds, slots, numbers, texts, outputs, longest + Long.parseLong(parts[2]));
         }
     }
 
@@ -85,14 +96,22 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
     public void accumulate(
             Accumulator acc, String planText, Long time, @DataTypeHint(inputGroup = InputGroup.ANY) Object... args) {
         Plan p = plan(planText);
-        long now = time;
-        if (now > acc.latest) {
-            acc.before = acc.latest;
-            acc.latest = now;
+        if (time == null) {
+            return;
         }
-        expire(acc, p, acc.latest - p.longest);
+        long now = time;
+        acc.current = now;
+        acc.latest = Math.max(acc.latest, now);
         grow(acc, p, acc.size + 1);
-        int row = acc.size++;
+        int row = acc.size;
+        while (row > 0 && acc.times[row - 1] > now) {
+            row--;
+        }
+        int later = acc.size - row;
+        System.arraycopy(acc.times, row, acc.times, row + 1, later);
+        System.arraycopy(acc.numbers, row * p.numberArgs, acc.numbers, (row + 1) * p.numberArgs, later * p.numberArgs);
+        System.arraycopy(acc.texts, row * p.textArgs, acc.texts, (row + 1) * p.textArgs, later * p.textArgs);
+        acc.size++;
         acc.times[row] = now;
         for (int i = 0; i < p.kinds.length; i++) {
             Object value = args[i];
@@ -102,10 +121,11 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
                 acc.texts[row * p.textArgs + p.slots[i]] = value == null ? null : value.toString();
             }
         }
+        drop(acc, p, acc.latest - p.kept);
     }
 
-    /** Drops the events before `oldest` (rows arrive in time order, so they are a prefix). */
-    private static void expire(Accumulator acc, Plan p, long oldest) {
+    /** Drops the events before `oldest` (the arrays are in time order, so they are a prefix). */
+    private static void drop(Accumulator acc, Plan p, long oldest) {
         int gone = 0;
         while (gone < acc.size && acc.times[gone] < oldest) {
             gone++;
@@ -113,6 +133,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         if (gone == 0) {
             return;
         }
+        acc.dropped = Math.max(acc.dropped, acc.times[gone - 1]);
         int kept = acc.size - gone;
         System.arraycopy(acc.times, gone, acc.times, 0, kept);
         System.arraycopy(acc.numbers, gone * p.numberArgs, acc.numbers, 0, kept * p.numberArgs);
@@ -136,25 +157,38 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
     public Double[] getValue(Accumulator acc) {
         Plan p = plan;
         Double[] out = new Double[p.outputs.size() + 1];
-        for (int o = 0; o < p.outputs.size(); o++) {
-            out[o] = compute(acc, p, p.outputs.get(o));
+        if (acc.current == Long.MIN_VALUE) {
+            return out;  // no event accumulated yet (a profile row arrived first)
         }
-        out[p.outputs.size()] = acc.before == Long.MIN_VALUE ? null : (double) acc.before;
+        // Events in [first, end) have a time in the window [current - window, current].
+        int end = acc.size;
+        while (end > 0 && acc.times[end - 1] > acc.current) {
+            end--;
+        }
+        for (int o = 0; o < p.outputs.size(); o++) {
+            out[o] = compute(acc, p, p.outputs.get(o), end);
+        }
+        int earlier = end;
+        while (earlier > 0 && acc.times[earlier - 1] >= acc.current) {
+            earlier--;
+        }
+        long before = earlier > 0 ? acc.times[earlier - 1] : acc.dropped;
+        out[p.outputs.size()] = before == Long.MIN_VALUE ? null : (double) before;
         return out;
     }
 
-    private static Double compute(Accumulator acc, Plan p, Output output) {
-        long oldest = acc.latest - output.window;
+    private static Double compute(Accumulator acc, Plan p, Output output, int end) {
+        long oldest = acc.current - output.window;
         int first = 0;
-        while (first < acc.size && acc.times[first] < oldest) {
+        while (first < end && acc.times[first] < oldest) {
             first++;
         }
         if (output.agg.equals("count")) {
-            return (double) (acc.size - first);
+            return (double) (end - first);
         }
         if (output.agg.equals("distinct")) {
             Set<String> seen = new HashSet<>();
-            for (int i = first; i < acc.size; i++) {
+            for (int i = first; i < end; i++) {
                 String value = acc.texts[i * p.textArgs + output.slot];
                 if (value != null) {
                     seen.add(value);
@@ -166,7 +200,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         double sum = 0.0;
         double max = Double.NEGATIVE_INFINITY;
         double min = Double.POSITIVE_INFINITY;
-        for (int i = first; i < acc.size; i++) {
+        for (int i = first; i < end; i++) {
             double value = acc.numbers[i * p.numberArgs + output.slot];
             if (!Double.isNaN(value)) {
                 n++;
