@@ -37,7 +37,8 @@ def latency_chart(report: dict[str, Any], path: Path) -> Path:
     x = np.arange(len(runs))
     for offset, percentile in zip((-0.25, 0.0, 0.25), ("p50", "p95", "p99"), strict=True):
         ax.bar(x + offset, [r[percentile] for r in runs], width=0.25, label=percentile)
-    ax.set_xticks(x, [f"{r['profile']}\n{r['achieved_events_per_s']:,} ev/s" for r in runs], fontsize=8)
+    labels = [f"{r['profile']}, {r['features_at']}\n{r['achieved_events_per_s']:,} ev/s" for r in runs]
+    ax.set_xticks(x, labels, fontsize=8)
     ax.axhline(250, color="black", ls="--", lw=1, label="target p99 250 ms")
     ax.set_ylabel("event time -> scored record appended (ms)")
     ax.legend(fontsize=8)

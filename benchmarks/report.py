@@ -73,8 +73,9 @@ def capacity(one: Measurement, two: Measurement) -> list[dict[str, Any]]:
     return plans
 
 
-def ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
-    """The job (spec's state backend, parallelism 1) against each alternative, per core-second."""
+def ratios(by_name: dict[str, Measurement], backend: str, other_label: str) -> dict[str, float]:
+    """The job (spec's state backend, parallelism 1) against each alternative, per core-second; the
+    same for the job with the other `streaming.features_at` (`other_label`, on the cost topic)."""
     job = by_name[f"job_throughput_p1_{backend}"]
 
     def per_core(other: Measurement, mine: Measurement = job) -> float:
@@ -86,14 +87,18 @@ def ratios(by_name: dict[str, Measurement], backend: str) -> dict[str, float]:
 
     two = by_name[f"job_throughput_p2_{backend}"]
     base = by_name.get(f"job_throughput_p1_{backend}{COST_TOPIC}", job)  # on the cost variants' topic
-    ratios = {
-        "job_vs_onnx_ceiling": per_core(
-            next(m for name, m in by_name.items() if name.startswith("onnx_ceiling_batch"))
-        ),
+    alternatives = {
+        "onnx_ceiling": next(m for name, m in by_name.items() if name.startswith("onnx_ceiling_batch")),
+        "per_event_consumer": by_name["per_event_consumer"],
+        "batched_consumer": by_name["batched_consumer_10000"],
+        "spark_structured_streaming": by_name["spark_structured_streaming"],
+    }
+    other = by_name[f"job_throughput_p1_{backend}{other_label}"]
+    ratios = {f"job_vs_{name}": per_core(alternative) for name, alternative in alternatives.items()}
+    ratios |= {f"job{other_label}_vs_{name}": per_core(against, other) for name, against in alternatives.items()}
+    ratios |= {
+        f"job{other_label}_vs_job": per_core(base, other),
         "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"], base),
-        "job_vs_per_event_consumer": per_core(by_name["per_event_consumer"]),
-        "job_vs_batched_consumer": per_core(by_name["batched_consumer_10000"]),
-        "job_vs_spark_structured_streaming": per_core(by_name["spark_structured_streaming"]),
         "parallelism_2_vs_1_efficiency": round(two.events_per_s / job.events_per_s / 2, 3) if job.events_per_s else 0.0,
         "parallelism_2_vs_1_per_core": per_core(job, two),
     }
@@ -168,6 +173,12 @@ def write_report(report: dict[str, Any], results: Path) -> None:
     ]
     lines += ["", "| ratio (per core) | value |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in report["ratios"].items()]
+    lines += ["", "| latency (ms) | features at | events/s | p50 | p95 | p99 |", "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        f"| {r['profile']} | {r['features_at']} | {r['achieved_events_per_s']:,} | "
+        f"{r['p50']} | {r['p95']} | {r['p99']} |"
+        for r in report["latency_ms"]
+    ]
     lines += ["", *[f"![{path.stem}]({path.name})" for path in write_charts(report, results)]]
     (results / f"bench-{report['run']}.md").write_text("\n".join(lines) + "\n")
 

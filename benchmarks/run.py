@@ -20,11 +20,18 @@ from streamscore.benchmarks.ceiling import onnx_ceiling
 from streamscore.benchmarks.consumers import consume_and_score
 from streamscore.benchmarks.fill import fill_topic
 from streamscore.benchmarks.job import run_job
-from streamscore.benchmarks.latency import measure_latency
+from streamscore.benchmarks.latency import WARM_UP_S, measure_latency
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.benchmarks.model_size import ceiling_by_model_size, sized_models
 from streamscore.benchmarks.spark_streaming import spark_structured_streaming
-from streamscore.benchmarks.variants import COST_TOPIC, WARM_UP, JobRun, cost_variants, model_size_variants
+from streamscore.benchmarks.variants import (
+    COST_TOPIC,
+    WARM_UP,
+    JobRun,
+    cost_variants,
+    features_at_variants,
+    model_size_variants,
+)
 from streamscore.deploy import stack as local_stack
 from streamscore.shared.avro import record_fields
 from streamscore.shared.bundle import MODEL_FILE
@@ -168,6 +175,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         cost_spec, cost_file = own_topic("cost", profile.cost_events, entities_for(profile.cost_events))
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
     runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
+    other_mode = features_at_variants(cost_spec, cost_file, workdir)
+    runs += other_mode
     if profile.cost_variants:
         runs += cost_variants(cost_spec, cost_file, workdir)
         runs += model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
@@ -204,15 +213,17 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     by_name = {m.variant: m for m in measured + by_size}
     backend = spec.streaming.state_backend
     job = by_name[f"job_throughput_p1_{backend}"]
-    maximum = job.events_per_s
-    paced_events = generator(
-        replace(config, events=int(maximum * profile.latency_seconds * max(profile.latency_shares)) + 1)
-    )
-    for name in profile.latency_profiles:
+    latency_runs = [(spec, name, job.events_per_s) for name in profile.latency_profiles]
+    other = other_mode[0]  # the other features_at, its maximum on its topic
+    latency_runs.append((other.spec, "latency", by_name[f"job_throughput_p1_{backend}{other.label}"].events_per_s))
+    fastest = max(maximum for _, _, maximum in latency_runs)
+    load_s = WARM_UP_S + profile.latency_seconds
+    paced_events = generator(replace(config, events=int(fastest * load_s * max(profile.latency_shares)) + 1))
+    for target, name, maximum in latency_runs:
         for share in profile.latency_shares:
             figures = measure_latency(
                 stack,
-                spec,
+                target,
                 results / "runs" / run_id,
                 workdir,
                 paced_events,
@@ -222,8 +233,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
             )
             latency.append(figures)
             console.print(
-                f"latency {figures['profile']} at {figures['achieved_events_per_s']:,} events/s: "
-                f"p50 {figures['p50']}, p99 {figures['p99']} ms"
+                f"latency {figures['profile']} (features at {figures['features_at']}) at "
+                f"{figures['achieved_events_per_s']:,} events/s: p50 {figures['p50']}, p99 {figures['p99']} ms"
             )
             reports.write_partial(run_id, profile_name, measured, latency, results)
     report = {
@@ -233,7 +244,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         "model": {"version": manifest["model_version"], "params": manifest.get("params", {})},
         "environment": environment,
         "variants": {m.variant: m.as_dict() for m in measured},
-        "ratios": reports.ratios(by_name, backend),
+        "ratios": reports.ratios(by_name, backend, other.label),
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
         **reports.cost_curves(by_name, backend, key_topics),

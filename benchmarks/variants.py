@@ -57,3 +57,16 @@ def model_size_variants(
         )
         for trees, onnx in models.items()
     ]
+
+
+def other_features_at(spec: PipelineSpec) -> str:
+    """The `streaming.features_at` the spec does not use: the bench measures both."""
+    return "arrival" if spec.streaming.features_at == "watermark" else "watermark"
+
+
+def features_at_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[JobRun]:
+    """The job with the other `streaming.features_at` at parallelism 1 and 2, labelled with its name."""
+    mode = other_features_at(spec)
+    variant = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"features_at": mode})})
+    file = dump_pipeline(variant, spec_file.with_name(f"pipeline-{mode}.yaml"))
+    return [JobRun(variant, file, workdir, parallelism=p, label=f"_{mode}") for p in (1, 2)]
