@@ -37,12 +37,14 @@ def unique_spec(base: PipelineSpec, folder: Path) -> tuple[PipelineSpec, Path]:
     return load_pipeline(path), path
 
 
-def failure_spec(run: ScoringRun, folder: Path) -> tuple[PipelineSpec, Path]:
-    """`run`'s pipeline on topics of its own, reading the run's published profiles, for a test that breaks
-    something under a running job: checkpoints every 2 s, and no partition ever idles (the drain's final
-    watermark must reach the event-time operators, FLINK-40499, and a burst after a pause must not make
-    the other partition's events late)."""
-    fast = run.spec.streaming.model_copy(update={"checkpoint_interval": 2_000, "idle_timeout": 300_000})
+def failure_spec(run: ScoringRun, folder: Path, features_at: str = "watermark") -> tuple[PipelineSpec, Path]:
+    """`run`'s pipeline on topics of its own, reading the run's published profiles, for a test that runs
+    the job unbounded (a failure under it, an upgrade, features on arrival): checkpoints every 2 s,
+    and no partition ever idles (the drain's final watermark must reach the event-time operators,
+    FLINK-40499, and a burst after a pause must not make the other partition's events late)."""
+    fast = run.spec.streaming.model_copy(
+        update={"checkpoint_interval": 2_000, "idle_timeout": 300_000, "features_at": features_at}
+    )
     spec = with_topic_suffix(run.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
     topics = spec.topics.model_copy(update={"profiles": run.spec.topics.profiles})
     spec_file = dump_pipeline(spec.model_copy(update={"topics": topics}), folder / "pipeline.yaml")
