@@ -42,9 +42,10 @@ def test_on_arrival_events_that_arrive_in_order_get_the_batch_features(
     not later) arrives after has Spark's vector, and those are nearly all of them."""
     from flink_jobs import job_state, wait
 
-    from streamscore.deploy.cli import produce_events
+    from streamscore.deploy.cli import ensure_pipeline_topics, produce_events
 
     spec, spec_file = failure_spec(scoring, tmp_path, features_at="arrival")
+    ensure_pipeline_topics(spec)
     job_id = submit(spec_file, scoring.workdir, group_id=f"arrival-{uuid.uuid4().hex[:8]}")
     wait(lambda: job_state(flink_stack, job_id) == "RUNNING", 120, "the job to run")
     time.sleep(5)  # the profiles topic is read from its start: its versions come before the events
