@@ -73,9 +73,9 @@ def capacity(one: Measurement, two: Measurement) -> list[dict[str, Any]]:
     return plans
 
 
-def ratios(by_name: dict[str, Measurement], backend: str, other_label: str) -> dict[str, float]:
+def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | None) -> dict[str, float]:
     """The job (spec's state backend, parallelism 1) against each alternative, per core-second; the
-    same for the job with the other `streaming.features_at` (`other_label`, on the cost topic)."""
+    same for the job with the other `streaming.features_at` if it ran (`other_label`, cost topic)."""
     job = by_name[f"job_throughput_p1_{backend}"]
 
     def per_core(other: Measurement, mine: Measurement = job) -> float:
@@ -93,11 +93,12 @@ def ratios(by_name: dict[str, Measurement], backend: str, other_label: str) -> d
         "batched_consumer": by_name["batched_consumer_10000"],
         "spark_structured_streaming": by_name["spark_structured_streaming"],
     }
-    other = by_name[f"job_throughput_p1_{backend}{other_label}"]
     ratios = {f"job_vs_{name}": per_core(alternative) for name, alternative in alternatives.items()}
-    ratios |= {f"job{other_label}_vs_{name}": per_core(against, other) for name, against in alternatives.items()}
+    if other_label is not None:
+        other = by_name[f"job_throughput_p1_{backend}{other_label}"]
+        ratios |= {f"job{other_label}_vs_{name}": per_core(against, other) for name, against in alternatives.items()}
+        ratios[f"job{other_label}_vs_job"] = per_core(base, other)
     ratios |= {
-        f"job{other_label}_vs_job": per_core(base, other),
         "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"], base),
         "parallelism_2_vs_1_efficiency": round(two.events_per_s / job.events_per_s / 2, 3) if job.events_per_s else 0.0,
         "parallelism_2_vs_1_per_core": per_core(job, two),
