@@ -91,6 +91,9 @@ def test_each_event_takes_the_profile_version_its_time_falls_in(
         version("E", T0 + day + 10 * MIN, 9.0),  # another card's version is not D's
         event("d3", "D", T0 + day + 20 * MIN, 5.0, "m1", "fuel", "pos"),
         event("e1", "E", T0 + day + 5 * MIN, 5.0, "m1", "fuel", "pos"),  # E has no version that old
+        version("F", T0, 5.0),  # two versions before any event of F: both kept
+        version("F", T0 + day, 6.0),
+        event("f1", "F", T0 + day - 1, 5.0, "m1", "fuel", "pos"),
     ]
     (tmp_path / "arrivals.json").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     fields = [f"`{f.name}` {flink_type(f)}" for f in record_fields(spec.event_schema()).values()]
@@ -109,7 +112,7 @@ def test_each_event_takes_the_profile_version_its_time_falls_in(
     with table.execute().collect() as results:
         names = table.get_schema().get_field_names()
         out = {r["event_id"]: r for r in (dict(zip(names, row, strict=True)) for row in results)}
-    assert sorted(out) == ["d0", "d1", "d2", "d3", "e1"]  # profile rows are not passed on
+    assert sorted(out) == ["d0", "d1", "d2", "d3", "e1", "f1"]  # profile rows are not passed on
     counts = {e: out[e]["profile_txn_count_30d"] for e in sorted(out)}
-    assert counts == {"d0": 0.0, "d1": 3.0, "d2": 4.0, "d3": 4.0, "e1": 0.0}
+    assert counts == {"d0": 0.0, "d1": 3.0, "d2": 4.0, "d3": 4.0, "e1": 0.0, "f1": 5.0}
     assert out["d3"]["txn_count_24h"] == 3.0  # d1, d2, d3 in 24 h: the versions are not events

@@ -44,7 +44,7 @@ public class ProfileAsOf extends AggregateFunction<Double[], ProfileAsOf.Accumul
             acc.current = time;
             acc.latest = Math.max(acc.latest, time);
         }
-        while (acc.size >= 2 && acc.asOf[1] <= acc.latest - latenessMs) {
+        while (acc.size >= 2 && acc.latest != Long.MIN_VALUE && acc.asOf[1] <= acc.latest - latenessMs) {
             acc.size--;
             System.arraycopy(acc.asOf, 1, acc.asOf, 0, acc.size);
             System.arraycopy(acc.values, acc.width, acc.values, 0, acc.size * acc.width);
