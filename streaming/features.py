@@ -45,9 +45,9 @@ def with_profiles(t_env: TableEnvironment, spec: PipelineSpec, events: str, prof
     profile versions as rows of their own in the same stream (see `FLINK_ON_ARRIVAL`), and the
     processing-time attribute the windows are ordered by.
     """
-    names = [f.name for f in profile_features(spec)]
     if spec.streaming.features_at == "arrival":
         return _arrivals(t_env, spec, events, profiles)
+    names = [f.name for f in profile_features(spec)]
     if not names:
         return events
     view = f"{events}__profiled"
