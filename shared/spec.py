@@ -320,6 +320,10 @@ class StreamingConfig(_Strict):
     publications; the delay gives the first read of the topic time to finish."""
     shadow: bool = False
     prometheus_port: int | None = Field(default=None, ge=1024, le=65535)
+    flink_options: dict[str, str] = {}
+    """Flink options for the job, set after streamscore's own (streaming/score_job.py `configure`), so
+    they can override them: RocksDB tuning, checkpoint timeouts, anything the keys above do not name.
+    Cluster-level options (memory sizes, slots) belong in the cluster's configuration instead."""
 
     @model_validator(mode="after")
     def _known_profile(self) -> "StreamingConfig":

@@ -49,7 +49,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         assert figures["events"] > 0 and figures["events_per_s"] > 0 and figures["events_per_core_second"] > 0
     tiny = PROFILES["tiny"]
     assert variants["per_event_consumer"]["events"] == tiny.consumer_events
-    assert variants["batched_consumer_10000"]["events"] == tiny.events
+    assert variants["batched_consumer_10000"]["events"] == tiny.batched_consumer_events
     # The job's measured share is 80 % of its output (scored + dead letters + a few commit markers).
     assert 0.8 * tiny.events <= variants["job_throughput_p1_rocksdb"]["events"] <= 0.82 * tiny.events
     cost_events = variants["job_throughput_p1_rocksdb_no_drift"]["events"]  # the cost variants' own topic

@@ -1,0 +1,27 @@
+"""The job's Flink configuration: streamscore's defaults, and the spec's `streaming.flink_options` over them."""
+
+from pathlib import Path
+
+from pyflink.table import EnvironmentSettings, TableEnvironment
+
+from streamscore.shared.spec import PipelineSpec
+from streamscore.streaming.kafka_tables import KafkaSettings
+from streamscore.streaming.score_job import JobSettings, configure
+
+COMPRESSION = "state.backend.rocksdb.compression.per.level"
+
+
+def configured(spec: PipelineSpec, workdir: Path) -> dict[str, str]:
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    configure(t_env, spec, JobSettings(KafkaSettings("127.0.0.1:9", "http://127.0.0.1:9", "g"), workdir, []))
+    config = t_env.get_config()
+    return {key: config.get(key, "") for key in (COMPRESSION, "execution.checkpointing.timeout", "parallelism.default")}
+
+
+def test_flink_options_are_set_over_streamscore_own(payments_spec: PipelineSpec, tmp_path: Path) -> None:
+    assert configured(payments_spec, tmp_path)[COMPRESSION] == "NO_COMPRESSION"
+    options = {COMPRESSION: "LZ4_COMPRESSION", "execution.checkpointing.timeout": "5 min"}
+    spec = payments_spec.model_copy(
+        update={"streaming": payments_spec.streaming.model_copy(update={"flink_options": options})}
+    )
+    assert configured(spec, tmp_path) == {**options, "parallelism.default": str(spec.streaming.parallelism)}
