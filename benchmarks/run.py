@@ -184,6 +184,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
     other_mode = features_at_variants(cost_spec, cost_file, workdir) if profile.cost_variants else []
     runs += other_mode
+    other = other_mode[0] if other_mode else None  # its spec and label (the runs differ in parallelism)
     if profile.cost_variants:
         runs += cost_variants(cost_spec, cost_file, workdir)
         runs += model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
@@ -221,7 +222,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     backend = spec.streaming.state_backend
     job = by_name[f"job_throughput_p1_{backend}"]
     latency_runs = [(spec, name, job.events_per_s) for name in profile.latency_profiles]
-    for other in other_mode[:1]:  # the other features_at, at shares of its maximum on its topic
+    if other is not None:  # the other features_at, at shares of its maximum on its topic
         maximum = by_name[f"job_throughput_p1_{backend}{other.label}"].events_per_s
         latency_runs.append((other.spec, "latency", maximum))
     fastest = max(maximum for _, _, maximum in latency_runs)
@@ -252,7 +253,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         "model": {"version": manifest["model_version"], "params": manifest.get("params", {})},
         "environment": environment,
         "variants": {m.variant: m.as_dict() for m in measured},
-        "ratios": reports.ratios(by_name, backend, other_mode[0].label if other_mode else None),
+        "ratios": reports.ratios(by_name, backend, other.label if other else None),
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
         **reports.cost_curves(by_name, backend, key_topics),

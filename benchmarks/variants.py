@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streamscore.benchmarks.model_size import sized_champion
-from streamscore.shared.spec import PipelineSpec, dump_pipeline
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, with_streaming
 
 COST_TOPIC = "_cost_topic"
 """The label of the baseline run on the cost variants' own topic (`BenchProfile.cost_events`)."""
@@ -34,7 +34,7 @@ def cost_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[Jo
     20 times per run: the no-drift run measures drift's per-event cost (bins, window aggregate), not
     the cost of its records."""
     other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"
-    alt = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"state_backend": other})})
+    alt = with_streaming(spec, state_backend=other)
     quiet = spec.model_copy(update={"drift": spec.drift.model_copy(update={"enabled": False})})
     trusting = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
     variants = ((quiet, "no-drift", "_no_drift"), (trusting, "no-dedup", "_no_dedup"), (alt, other, ""))
@@ -67,6 +67,6 @@ def other_features_at(spec: PipelineSpec) -> str:
 def features_at_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[JobRun]:
     """The job with the other `streaming.features_at` at parallelism 1 and 2, labelled with its name."""
     mode = other_features_at(spec)
-    variant = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"features_at": mode})})
+    variant = with_streaming(spec, features_at=mode)
     file = dump_pipeline(variant, spec_file.with_name(f"pipeline-{mode}.yaml"))
     return [JobRun(variant, file, workdir, parallelism=p, label=f"_{mode}") for p in (1, 2)]

@@ -482,6 +482,11 @@ def with_topic_suffix(spec: PipelineSpec, suffix: str) -> PipelineSpec:
     return spec.model_copy(update={"topics": spec.topics.model_copy(update=topics)})
 
 
+def with_streaming(spec: PipelineSpec, **changes: Any) -> PipelineSpec:
+    """The same pipeline with these `streaming` settings changed: the variants benchmarks and tests run."""
+    return spec.model_copy(update={"streaming": spec.streaming.model_copy(update=changes)})
+
+
 def dump_pipeline(spec: PipelineSpec, path: Path) -> Path:
     """Write `spec` as YAML that `load_pipeline` reads back to an equal spec (schema path made absolute)."""
     body = spec.model_dump(mode="json", by_alias=True, exclude={"base_dir"})

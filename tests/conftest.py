@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from streamscore.shared.spec import PipelineSpec, load_pipeline
+from streamscore.shared.spec import PipelineSpec, load_pipeline, with_streaming
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "payments" / "pipeline.yaml"
@@ -74,7 +74,7 @@ def _flink_runner(flink_env: Any, folders: pytest.TempPathFactory, features_at: 
     from streamscore.streaming.tables import create_table
 
     def run(events: list[dict[str, Any]], spec: PipelineSpec) -> dict[str, dict[str, float]]:
-        spec = spec.model_copy(update={"streaming": spec.streaming.model_copy(update={"features_at": features_at})})
+        spec = with_streaming(spec, features_at=features_at)
         folder = folders.mktemp("flink-events")
         # By watermark, in time order: in the job, an event behind the watermark is a `late` dead letter
         # before any feature sees it, and the features' OVER drops what is behind the watermark. On

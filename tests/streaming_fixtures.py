@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 from batch_fixtures import history, small_spec, write
 
-from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_streaming, with_topic_suffix
 
 
 @dataclass
@@ -42,10 +42,8 @@ def failure_spec(run: ScoringRun, folder: Path, features_at: str = "watermark") 
     the job unbounded (a failure under it, an upgrade, features on arrival): checkpoints every 2 s,
     and no partition ever idles (the drain's final watermark must reach the event-time operators,
     FLINK-40499, and a burst after a pause must not make the other partition's events late)."""
-    fast = run.spec.streaming.model_copy(
-        update={"checkpoint_interval": 2_000, "idle_timeout": 300_000, "features_at": features_at}
-    )
-    spec = with_topic_suffix(run.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
+    fast = with_streaming(run.spec, checkpoint_interval=2_000, idle_timeout=300_000, features_at=features_at)
+    spec = with_topic_suffix(fast, uuid.uuid4().hex[:8])
     topics = spec.topics.model_copy(update={"profiles": run.spec.topics.profiles})
     spec_file = dump_pipeline(spec.model_copy(update={"topics": topics}), folder / "pipeline.yaml")
     return load_pipeline(spec_file), spec_file

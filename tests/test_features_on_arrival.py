@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from test_features import EVENTS, HOUR, MIN, T0, event
 
-from streamscore.shared.spec import PipelineSpec
+from streamscore.shared.spec import PipelineSpec, with_streaming
 
 
 def same(vector: dict[str, float], expected: dict[str, float]) -> bool:
@@ -74,9 +74,7 @@ def test_each_event_takes_the_profile_version_its_time_falls_in(
     from streamscore.streaming.features import compute_features
     from streamscore.streaming.tables import ddl, flink_type
 
-    spec = payments_spec.model_copy(
-        update={"streaming": payments_spec.streaming.model_copy(update={"features_at": "arrival"})}
-    )
+    spec = with_streaming(payments_spec, features_at="arrival")
     day = 24 * HOUR
 
     def version(card: str, as_of: int, count: float) -> dict[str, Any]:

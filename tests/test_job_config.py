@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-from streamscore.shared.spec import PipelineSpec
+from streamscore.shared.spec import PipelineSpec, with_streaming
 from streamscore.streaming.kafka_tables import KafkaSettings
 from streamscore.streaming.score_job import JobSettings, configure
 
@@ -21,7 +21,5 @@ def configured(spec: PipelineSpec, workdir: Path) -> dict[str, str]:
 def test_flink_options_are_set_over_streamscore_own(payments_spec: PipelineSpec, tmp_path: Path) -> None:
     assert configured(payments_spec, tmp_path)[COMPRESSION] == "NO_COMPRESSION"
     options = {COMPRESSION: "LZ4_COMPRESSION", "execution.checkpointing.timeout": "5 min"}
-    spec = payments_spec.model_copy(
-        update={"streaming": payments_spec.streaming.model_copy(update={"flink_options": options})}
-    )
+    spec = with_streaming(payments_spec, flink_options=options)
     assert configured(spec, tmp_path) == {**options, "parallelism.default": str(spec.streaming.parallelism)}

@@ -12,7 +12,7 @@ import requests
 from batch_fixtures import small_spec
 from streaming_fixtures import ScoringRun, read_topic
 
-from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_streaming, with_topic_suffix
 
 pytestmark = pytest.mark.stack
 
@@ -50,10 +50,8 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
     from streamscore.scoring.registry import CHAMPION, ModelRegistry
     from streamscore.streaming.submit import flink_run
 
-    fast = scoring.spec.streaming.model_copy(
-        update={"model_poll_interval": 1_000, "checkpoint_interval": 2_000, "idle_timeout": 300_000}
-    )
-    spec = with_topic_suffix(scoring.spec.model_copy(update={"streaming": fast}), uuid.uuid4().hex[:8])
+    fast = with_streaming(scoring.spec, model_poll_interval=1_000, checkpoint_interval=2_000, idle_timeout=300_000)
+    spec = with_topic_suffix(fast, uuid.uuid4().hex[:8])
     spec_file = dump_pipeline(spec, tmp_path / "pipeline.yaml")
     spec = load_pipeline(spec_file)
     registry = ModelRegistry(spec.name, scoring.workdir)
