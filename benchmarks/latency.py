@@ -9,12 +9,13 @@ visible to read_committed consumers) is not part of the figure. With `streaming.
 watermark` the features wait for the watermark, so every latency includes
 `event.max_out_of_orderness` (the report states both next to the percentiles); for the same reason
 the load's last `max_out_of_orderness` is still waiting when the run ends, and those events are not
-in the figures. The first `WARM_UP_S` of the load are not either: a job that has just started
+in the figures. The first `warm_up_s` of the load are not either: a job that has just started
 answers its first events seconds late (code paths compiled on first use, the Python worker's first
 bundles, the first checkpoint): with features on arrival and the `latency` profile, 1.9 s for the
 first and under 0.2 s from the third second on at 2,000 events/s; at 6,500 events/s 2.6 s, caught up
-after 4.5 s, then no event over 236 ms for 25 s (per half second of append time, ad hoc). A job in
-production has long been warm.
+after 4.5 s, then no event over 236 ms for 25 s; at 16,000 events/s (half the job's maximum on
+10M events) it caught up after 18 s, then p50 ~60 ms (per half second of append time, ad hoc): the
+faster the load, the longer the warm-up it needs. A job in production has long been warm.
 """
 
 import time
@@ -32,9 +33,6 @@ from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 from streamscore.streaming.submit import flink_run
-
-WARM_UP_S = 10.0
-"""Seconds of the load produced before the measured ones, at the same rate."""
 
 
 def _wait_running(stack: StackConfig, job_id: str, timeout_s: float = 120.0) -> None:
@@ -71,8 +69,9 @@ def measure_latency(
     profile: str,
     rate: float,
     seconds: float,
+    warm_up_s: float,
 ) -> dict[str, Any]:
-    """Run the job on topics of its own, produce `rate` events/s for `WARM_UP_S` + `seconds`, return the
+    """Run the job on topics of its own, produce `rate` events/s for `warm_up_s` + `seconds`, return the
     percentiles of the last `seconds`. `events` must hold that many."""
     from streamscore.deploy.cli import ensure_pipeline_topics, produce_events
 
@@ -88,7 +87,7 @@ def measure_latency(
         _wait_running(stack, job.job_id)
         # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
         time.sleep(spec.streaming.profiles_idle_timeout / 1000 + 3)
-        load = _paced(events, spec.event.time, rate, WARM_UP_S + seconds, int((time.time() + 1) * 1000))
+        load = _paced(events, spec.event.time, rate, warm_up_s + seconds, int((time.time() + 1) * 1000))
         began = time.monotonic()
         produce_events(spec, load, malformed_rate=0.0, seed=0, realtime=True)
         achieved = load.num_rows / (time.monotonic() - began)
@@ -102,7 +101,7 @@ def measure_latency(
         return [(decode(registry, m.value), m.timestamp) for m in read]
 
     appended = {event[spec.event.id]: (at, event[spec.event.time]) for event, at in records(topics.events)}
-    measured_from = min(at for at, _ in appended.values()) + WARM_UP_S * 1000 if appended else 0
+    measured_from = min(at for at, _ in appended.values()) + warm_up_s * 1000 if appended else 0
     scored = [(at, appended[record["event_id"]][0]) for record, at in records(topics.scored)]
     scored = [(out, into) for out, into in scored if into >= measured_from]
     latencies = np.array([out - into for out, into in scored], dtype=np.float64)
@@ -116,7 +115,7 @@ def measure_latency(
         "target_events_per_s": round(rate),
         "achieved_events_per_s": round(achieved),
         "events": int(load.num_rows),
-        "warm_up_s": WARM_UP_S,
+        "warm_up_s": warm_up_s,
         "scored": int(latencies.size),
         "p50": round(float(p50), 1),
         "p95": round(float(p95), 1),

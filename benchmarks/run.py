@@ -20,7 +20,7 @@ from streamscore.benchmarks.ceiling import onnx_ceiling
 from streamscore.benchmarks.consumers import consume_and_score
 from streamscore.benchmarks.fill import fill_topic
 from streamscore.benchmarks.job import run_job
-from streamscore.benchmarks.latency import WARM_UP_S, measure_latency
+from streamscore.benchmarks.latency import measure_latency
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.benchmarks.model_size import ceiling_by_model_size, sized_models
 from streamscore.benchmarks.spark_streaming import spark_structured_streaming
@@ -62,6 +62,9 @@ class BenchProfile:
     """Produce rates for the latency runs, as shares of the job's measured maximum."""
     latency_seconds: float
     """Longer than `event.max_out_of_orderness`: the last that long of the load waits for newer events."""
+    latency_warm_up_s: float
+    """Seconds of load at each rate before the measured ones (benchmarks/latency.py): a fresh job
+    caught up with its start after 4.5 s at 6,500 events/s and after 18 s at 16,000."""
     latency_profiles: tuple[str, ...] = ("latency", "throughput")
     """The runtime profiles whose latency is measured (each run starts a job: tens of seconds)."""
     cost_variants: bool = True
@@ -88,6 +91,7 @@ PROFILES = {
         20_000,
         latency_shares=(0.5,),
         latency_seconds=10,
+        latency_warm_up_s=5,
         cost_events=4_000,
         keys=(5_000,),
         warm_up_events=2_000,
@@ -99,6 +103,7 @@ PROFILES = {
         500_000,
         latency_shares=(0.5,),
         latency_seconds=8,
+        latency_warm_up_s=10,
         latency_profiles=("latency",),
         cost_variants=False,
     ),
@@ -109,6 +114,7 @@ PROFILES = {
         5_000_000,
         latency_shares=(0.1, 0.5, 0.8),
         latency_seconds=30,
+        latency_warm_up_s=20,
         cost_events=1_000_000,
         keys=(100_000, 1_000_000, 10_000_000),
         warm_up_events=300_000,
@@ -226,7 +232,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         maximum = by_name[f"job_throughput_p1_{backend}{other.label}"].events_per_s
         latency_runs.append((other.spec, "latency", maximum))
     fastest = max(maximum for _, _, maximum in latency_runs)
-    load_s = WARM_UP_S + profile.latency_seconds
+    load_s = profile.latency_warm_up_s + profile.latency_seconds
     paced_events = generator(replace(config, events=int(fastest * load_s * max(profile.latency_shares)) + 1))
     for target, name, maximum in latency_runs:
         for share in profile.latency_shares:
@@ -239,6 +245,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                 profile=name,
                 rate=share * maximum,
                 seconds=profile.latency_seconds,
+                warm_up_s=profile.latency_warm_up_s,
             )
             latency.append(figures)
             console.print(
