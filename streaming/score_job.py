@@ -72,7 +72,8 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
         "execution.checkpointing.incremental": "true",
         # The state is small values read and rewritten per event: Snappy-compressing every flushed and
         # compacted block (and decompressing every block read) cost more CPU than the disk it saved:
-        # without it 1.20x the job's events per core-second (3M events over 300k keys, p1).
+        # without it 1.20x the job's events per core-second on 3M events over 300k keys, 2.5x on 10M
+        # over 1M (bench, p1), where more of the state is read back from SST files.
         "state.backend.rocksdb.compression.per.level": "NO_COMPRESSION",
         "pipeline.object-reuse": "true",  # chained SQL operators do not keep the rows they are handed
         "table.exec.state.ttl": f"{streaming.state_ttl} ms",
