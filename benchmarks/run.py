@@ -87,8 +87,8 @@ PROFILES = {
     "tiny": BenchProfile(
         5_000,
         1_000,
-        3_000,
-        20_000,
+        batched_consumer_events=3_000,
+        ceiling_rows=20_000,
         latency_shares=(0.5,),
         latency_seconds=10,
         latency_warm_up_s=5,
@@ -99,8 +99,8 @@ PROFILES = {
     "quick": BenchProfile(
         100_000,
         20_000,
-        100_000,
-        500_000,
+        batched_consumer_events=100_000,
+        ceiling_rows=500_000,
         latency_shares=(0.5,),
         latency_seconds=8,
         latency_warm_up_s=10,
@@ -110,8 +110,8 @@ PROFILES = {
     "standard": BenchProfile(
         10_000_000,
         200_000,
-        2_000_000,
-        5_000_000,
+        batched_consumer_events=2_000_000,
+        ceiling_rows=5_000_000,
         latency_shares=(0.1, 0.5, 0.8),
         latency_seconds=30,
         latency_warm_up_s=20,
