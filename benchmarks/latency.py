@@ -14,8 +14,9 @@ answers its first events seconds late (code paths compiled on first use, the Pyt
 bundles, the first checkpoint): with features on arrival and the `latency` profile, 1.9 s for the
 first and under 0.2 s from the third second on at 2,000 events/s; at 6,500 events/s 2.6 s, caught up
 after 4.5 s, then no event over 236 ms for 25 s; at 16,000 events/s (half the job's maximum on
-10M events) it caught up after 18 s, then p50 ~60 ms (per half second of append time, ad hoc): the
-faster the load, the longer the warm-up it needs. A job in production has long been warm.
+10M events) one run caught up after 18 s, then p50 ~60 ms, and later ones not within 40 s: there the
+job shares the 2 cores with this producer (per half second of append time, ad hoc). The faster the
+load, the longer the warm-up it needs. A job in production has long been warm.
 """
 
 import time
