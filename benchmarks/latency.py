@@ -3,7 +3,7 @@ append time of its scored record, with the job running as in production.
 
 The run's events topic and the scored topic both stamp records with LogAppendTime, so one clock, the
 broker's, starts and ends the measurement, and a producer that falls behind its schedule (each event
-is sent at its event time, not before) does not count as the job's latency; that lag is reported on
+is sent on the schedule of its event time, benchmarks/paced_load.py) does not count as the job's latency; that lag is reported on
 its own. Records are read uncommitted, so the checkpoint interval (when the transaction becomes
 visible to read_committed consumers) is not part of the figure. With `streaming.features_at:
 watermark` the features wait for the watermark, so every latency includes
@@ -21,7 +21,6 @@ load, the longer the warm-up it needs. A job in production has long been warm.
 
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import requests
 
+from streamscore.benchmarks.paced_load import produce_paced
 from streamscore.deploy.kafka_io import RegistryClient, consume_all, decode, ensure_topics
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
@@ -44,11 +44,6 @@ def _wait_running(stack: StackConfig, job_id: str, timeout_s: float = 120.0) -> 
             return
         time.sleep(1)
     raise StreamscoreError(f"job {job_id} was not running after {timeout_s:.0f} s")
-
-
-def _epoch_ms(value: datetime | int) -> int:
-    """An Avro timestamp-millis as decoded: a datetime, or its long where the logical type is not applied."""
-    return int(value.timestamp() * 1000) if isinstance(value, datetime) else int(value)
 
 
 def _paced(events: pa.Table, time_field: str, rate: float, seconds: float, start_ms: int) -> pa.Table:
@@ -74,7 +69,7 @@ def measure_latency(
 ) -> dict[str, Any]:
     """Run the job on topics of its own, produce `rate` events/s for `warm_up_s` + `seconds`, return the
     percentiles of the last `seconds`. `events` must hold that many."""
-    from streamscore.deploy.cli import ensure_pipeline_topics, produce_events
+    from streamscore.deploy.cli import ensure_pipeline_topics
 
     spec_file = dump_pipeline(with_topic_suffix(spec, uuid.uuid4().hex[:8]), folder / f"latency-{profile}.yaml")
     spec = load_pipeline(spec_file)
@@ -89,9 +84,7 @@ def measure_latency(
         # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
         time.sleep(spec.streaming.profiles_idle_timeout / 1000 + 3)
         load = _paced(events, spec.event.time, rate, warm_up_s + seconds, int((time.time() + 1) * 1000))
-        began = time.monotonic()
-        produce_events(spec, load, malformed_rate=0.0, seed=0, realtime=True)
-        achieved = load.num_rows / (time.monotonic() - began)
+        sent = produce_paced(spec, load, stack.bootstrap_servers, stack.registry_url)
         time.sleep(spec.event.max_out_of_orderness / 1000 + 5)  # the watermark passes the last events
     finally:
         requests.patch(f"{stack.flink_rest_url}/jobs/{job.job_id}?mode=cancel", timeout=10)
@@ -101,12 +94,11 @@ def measure_latency(
         read = consume_all(stack.bootstrap_servers, topic, timeout_ms=3_000, read_committed=False)
         return [(decode(registry, m.value), m.timestamp) for m in read]
 
-    appended = {event[spec.event.id]: (at, event[spec.event.time]) for event, at in records(topics.events)}
-    measured_from = min(at for at, _ in appended.values()) + warm_up_s * 1000 if appended else 0
-    scored = [(at, appended[record["event_id"]][0]) for record, at in records(topics.scored)]
+    appended = {event[spec.event.id]: at for event, at in records(topics.events)}
+    measured_from = min(appended.values()) + warm_up_s * 1000 if appended else 0
+    scored = [(at, appended[record["event_id"]]) for record, at in records(topics.scored)]
     scored = [(out, into) for out, into in scored if into >= measured_from]
     latencies = np.array([out - into for out, into in scored], dtype=np.float64)
-    lag = np.array([at - _epoch_ms(when) for at, when in appended.values()], dtype=np.float64)
     if latencies.size == 0:
         raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
@@ -114,7 +106,7 @@ def measure_latency(
         "profile": profile,
         "features_at": spec.streaming.features_at,
         "target_events_per_s": round(rate),
-        "achieved_events_per_s": round(achieved),
+        "achieved_events_per_s": round(sent.events_per_s),
         "events": int(load.num_rows),
         "warm_up_s": warm_up_s,
         "scored": int(latencies.size),
@@ -122,5 +114,5 @@ def measure_latency(
         "p95": round(float(p95), 1),
         "p99": round(float(p99), 1),
         "max_out_of_orderness_ms": spec.event.max_out_of_orderness,
-        "producer_lag_p99_ms": round(float(np.percentile(lag, 99)), 1),
+        "producer_lag_p99_ms": round(sent.lateness_p99_ms, 1),
     }

@@ -176,9 +176,7 @@ def ensure_pipeline_topics(spec: PipelineSpec) -> None:
     )
 
 
-def produce_events(
-    spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int, realtime: bool = False
-) -> "ProduceReport":
+def produce_events(spec: PipelineSpec, table: "pa.Table", malformed_rate: float, seed: int) -> "ProduceReport":
     from rich.progress import Progress
 
     from streamscore.deploy.hostile import EventFields
@@ -200,7 +198,6 @@ def produce_events(
             malformed_rate=malformed_rate,
             seed=seed,
             hostile=EventFields.of(spec) if malformed_rate > 0 else None,
-            realtime=realtime,
         )
 
 

@@ -231,7 +231,8 @@ class ProduceReport:
         return self.valid + sum(self.malformed.values())
 
 
-def _records(table: pa.Table, schema_fields: list[str]) -> Iterator[dict[str, Any]]:
+def table_records(table: pa.Table, schema_fields: list[str]) -> Iterator[dict[str, Any]]:
+    """`table`'s rows as the dicts fastavro encodes (timestamps as epoch longs)."""
     columns = {}
     for name in schema_fields:
         column = table.column(name)
@@ -266,7 +267,6 @@ def produce_table(
     malformed_rate: float = 0.0,
     seed: int = 0,
     hostile: EventFields | None = None,
-    realtime: bool = False,
     security: KafkaSecurity | None = None,
 ) -> ProduceReport:
     """Produce `table`'s rows as framed Avro keyed by `key_field`; a share of them deliberately broken.
@@ -275,7 +275,6 @@ def produce_table(
     so every kind appears; the report counts exactly what was sent, for tests that count records in
     and out (a `duplicate` sends the valid record and a copy: one valid, one malformed). The Kafka
     record timestamp is the event time, as a source that stamps events when they happen does.
-    With `realtime`, no record is sent before its event time (the latency benchmark's paced load).
     """
     schema_id = registry.register(f"{topic}-value", schema)
     parsed = registry.schema(schema_id)
@@ -296,9 +295,7 @@ def produce_table(
             **options,
         )
     try:
-        for i, record in enumerate(_records(table, names)):
-            if realtime and (wait := record[time_field] / 1000 - time.time()) > 0.001:
-                time.sleep(wait)
+        for i, record in enumerate(table_records(table, names)):
             payloads = [encode(schema_id, parsed, record)]
             if breaker is not None and broken[i]:
                 kind = KINDS[sum(report.malformed.values()) % len(KINDS)]

@@ -11,7 +11,7 @@ Set only by environment variables, never by the spec (a committed, printed file)
 | `STREAMSCORE_KAFKA_PASSWORD` | the password itself |
 | `STREAMSCORE_KAFKA_CA_FILE` | PEM bundle of the CAs the brokers' certificates chain to (default: the system's) |
 
-Python clients (producer, CLI, benchmarks' consumers) read the password when they connect. Java
+Python clients (producer, CLI, benchmarks' consumers and paced producer) read the password when they connect. Java
 clients (the Flink job, the Spark jobs) are handed only a reference that Kafka's own config
 provider resolves inside the process that connects, `${dir:<folder>:<file>}` for a file or
 `${env:STREAMSCORE_KAFKA_PASSWORD}` for the variable, so neither the job's SQL, nor its job graph,
@@ -121,6 +121,19 @@ class KafkaSecurity:
             }
         if self.tls:
             options |= {"ssl_check_hostname": True, "ssl_cafile": str(self.ca_file) if self.ca_file else None}
+        return options
+
+    def librdkafka_options(self) -> dict[str, str]:
+        """Configuration for a confluent-kafka (librdkafka) client: the benchmarks' paced producer."""
+        options = {"security.protocol": self.protocol}
+        if self.sasl:
+            options |= {
+                "sasl.mechanism": self.mechanism,
+                "sasl.username": self.username or "",
+                "sasl.password": self._password(),
+            }
+        if self.tls and self.ca_file is not None:
+            options["ssl.ca.location"] = str(self.ca_file)
         return options
 
     def java_properties(self, class_prefix: str = "") -> dict[str, str]:

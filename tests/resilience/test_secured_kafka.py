@@ -44,6 +44,12 @@ def test_settings_come_from_the_environment_and_never_carry_the_password(tmp_pat
         }
     )
     assert security.python_options()["sasl_plain_password"] == "s3cret-value"
+    assert security.librdkafka_options() == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "u",
+        "sasl.password": "s3cret-value",
+    }
     flink = security.java_properties(FLINK_SHADED)
     assert "s3cret" not in repr(security) + repr(flink) + security.describe()
     scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
