@@ -80,6 +80,7 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
         "python.fn-execution.arrow.batch.size": str(runtime.arrow_batch_size),
         "python.fn-execution.bundle.size": str(runtime.bundle_size),
         "python.fn-execution.bundle.time": str(runtime.bundle_time),
+        "execution.buffer-timeout.interval": f"{runtime.buffer_timeout} ms",
         "python.executable": sys.executable,  # the TaskManagers' Python workers run this environment
         **streaming.flink_options,
     }.items():

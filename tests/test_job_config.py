@@ -9,17 +9,29 @@ from streamscore.streaming.kafka_tables import KafkaSettings
 from streamscore.streaming.score_job import JobSettings, configure
 
 COMPRESSION = "state.backend.rocksdb.compression.per.level"
+BUFFER_TIMEOUT = "execution.buffer-timeout.interval"
 
 
-def configured(spec: PipelineSpec, workdir: Path) -> dict[str, str]:
+def configured(spec: PipelineSpec, workdir: Path, profile: str | None = None) -> dict[str, str]:
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    configure(t_env, spec, JobSettings(KafkaSettings("127.0.0.1:9", "http://127.0.0.1:9", "g"), workdir, []))
+    kafka = KafkaSettings("127.0.0.1:9", "http://127.0.0.1:9", "g")
+    configure(t_env, spec, JobSettings(kafka, workdir, [], profile=profile))
     config = t_env.get_config()
-    return {key: config.get(key, "") for key in (COMPRESSION, "execution.checkpointing.timeout", "parallelism.default")}
+    keys = (COMPRESSION, "execution.checkpointing.timeout", "parallelism.default", BUFFER_TIMEOUT)
+    return {key: config.get(key, "") for key in keys}
+
+
+def test_the_runtime_profile_sets_the_network_buffer_timeout(payments_spec: PipelineSpec, tmp_path: Path) -> None:
+    assert configured(payments_spec, tmp_path, "throughput")[BUFFER_TIMEOUT] == "100 ms"
+    assert configured(payments_spec, tmp_path, "latency")[BUFFER_TIMEOUT] == "10 ms"
 
 
 def test_flink_options_are_set_over_streamscore_own(payments_spec: PipelineSpec, tmp_path: Path) -> None:
     assert configured(payments_spec, tmp_path)[COMPRESSION] == "NO_COMPRESSION"
     options = {COMPRESSION: "LZ4_COMPRESSION", "execution.checkpointing.timeout": "5 min"}
     spec = with_streaming(payments_spec, flink_options=options)
-    assert configured(spec, tmp_path) == {**options, "parallelism.default": str(spec.streaming.parallelism)}
+    assert configured(spec, tmp_path) == {
+        **options,
+        "parallelism.default": str(spec.streaming.parallelism),
+        BUFFER_TIMEOUT: "100 ms",
+    }
