@@ -30,6 +30,9 @@ class PacedLoad:
     """The rate achieved, first send to last."""
     lateness_p99_ms: float
     """How late against its schedule the producer sent an event (99th percentile): the producer's own lag."""
+    appended_ms: np.ndarray
+    """Each event's timestamp as the broker acknowledged it, in the table's order: on a LogAppendTime
+    topic its append time, so nobody reads the topic back to learn it."""
 
 
 def produce_paced(spec: PipelineSpec, events: pa.Table, bootstrap: str, registry_url: str) -> PacedLoad:
@@ -44,10 +47,14 @@ def produce_paced(spec: PipelineSpec, events: pa.Table, bootstrap: str, registry
     keys = [key.encode() for key in pc.cast(events.column(spec.event.key), pa.string()).to_pylist()]
     times = events.column(spec.event.time).cast(pa.int64()).to_numpy()
     failures: list[KafkaError] = []
+    appended = np.full(len(values), -1, dtype=np.int64)
+    position = {value: i for i, value in enumerate(values)}  # each value holds its event's id: unique
 
-    def delivered(error: KafkaError | None, _: Message) -> None:
+    def delivered(error: KafkaError | None, message: Message) -> None:
         if error is not None:
             failures.append(error)
+        else:
+            appended[position[message.value()]] = message.timestamp()[1]
 
     config: dict[str, Any] = {
         "bootstrap.servers": bootstrap,
@@ -79,4 +86,4 @@ def produce_paced(spec: PipelineSpec, events: pa.Table, bootstrap: str, registry
     achieved = len(values) / (time.monotonic() - started)
     if producer.flush(30) or failures:
         raise StreamscoreError(f"paced load to {topic}: {len(failures)} records not delivered ({failures[:1]})")
-    return PacedLoad(achieved, float(np.percentile(lateness, 99)) * 1000)
+    return PacedLoad(achieved, float(np.percentile(lateness, 99)) * 1000, appended)
