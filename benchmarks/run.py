@@ -64,8 +64,7 @@ class BenchProfile:
     """Longer than `event.max_out_of_orderness`: the last that long of the load waits for newer events."""
     latency_warm_up_s: float
     """Seconds of load at each rate before the measured ones (benchmarks/latency.py): a fresh job
-    caught up with its start after 4.5 s at 6,500 events/s; at 16,000 once after 18 s, in later
-    runs not within 40 s."""
+    caught up with its start after 4.5 s at 6,500 events/s, after 8-19 s at 16,000-18,000."""
     latency_profiles: tuple[str, ...] = ("latency", "throughput")
     """The runtime profiles whose latency is measured (each run starts a job: tens of seconds)."""
     cost_variants: bool = True
