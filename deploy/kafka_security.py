@@ -11,12 +11,12 @@ Set only by environment variables, never by the spec (a committed, printed file)
 | `STREAMSCORE_KAFKA_PASSWORD` | the password itself |
 | `STREAMSCORE_KAFKA_CA_FILE` | PEM bundle of the CAs the brokers' certificates chain to (default: the system's) |
 
-Python clients (producer, CLI, benchmarks' consumers and paced producer) read the password when they connect. Java
-clients (the Flink job, the Spark jobs) are handed only a reference that Kafka's own config
-provider resolves inside the process that connects, `${dir:<folder>:<file>}` for a file or
-`${env:STREAMSCORE_KAFKA_PASSWORD}` for the variable, so neither the job's SQL, nor its job graph,
-nor Spark's plan, nor any log holds the secret. Nothing here prints the password: `repr` names
-where it comes from.
+Python clients (producer, CLI, the benchmarks' consumers, paced load and latency reader) read the
+password when they connect. Java clients (the Flink job, the Spark jobs) are handed only a
+reference that Kafka's own config provider resolves inside the process that connects,
+`${dir:<folder>:<file>}` for a file or `${env:STREAMSCORE_KAFKA_PASSWORD}` for the variable, so
+neither the job's SQL, nor its job graph, nor Spark's plan, nor any log holds the secret. Nothing
+here prints the password: `repr` names where it comes from.
 """
 
 import os
@@ -124,7 +124,7 @@ class KafkaSecurity:
         return options
 
     def librdkafka_options(self) -> dict[str, str]:
-        """Configuration for a confluent-kafka (librdkafka) client: the benchmarks' paced producer."""
+        """Configuration for a confluent-kafka (librdkafka) client: the latency benchmark's producer and reader."""
         options = {"security.protocol": self.protocol}
         if self.sasl:
             options |= {
