@@ -70,10 +70,10 @@ def _read_all(bootstrap: str, topic: str) -> list[Message]:
         stalled_at = time.monotonic() + 30
         while filled and any(p.offset < offsets[p.partition][1] for p in consumer.position(filled)):
             batch = consumer.consume(10_000, timeout=0.5)  # 10,000 records or 0.5 s, whichever first
-            if not batch and time.monotonic() > stalled_at:
-                raise StreamscoreError(f"reading {topic}: nothing for 30 s before its end offsets {offsets}")
             if batch:
                 stalled_at = time.monotonic() + 30
+            elif time.monotonic() > stalled_at:
+                raise StreamscoreError(f"reading {topic}: nothing for 30 s before its end offsets {offsets}")
             errors = [m.error() for m in batch if m.error() is not None]
             if errors:
                 raise StreamscoreError(f"reading {topic}: {errors[0]}")
