@@ -4,8 +4,11 @@ append time of its scored record, with the job running as in production.
 The run's events topic and the scored topic both stamp records with LogAppendTime, so one clock, the
 broker's, starts and ends the measurement, and a producer that falls behind its schedule
 (benchmarks/paced_load.py) does not count as the job's latency; that lag is reported on its own.
-Records are read uncommitted, so the checkpoint interval (when the transaction becomes visible to
-read_committed consumers) is not part of the figure. With `streaming.features_at: watermark` the
+Records are read uncommitted, so the checkpoint interval is not part of that figure; the sinks are
+exactly-once, and a second set of percentiles (`committed_*`) ends when the record became visible
+to read_committed consumers, its transaction committed after the next checkpoint
+(benchmarks/stable_offsets.py): what a downstream exactly-once reader waits, about half the
+checkpoint interval on average and all of it at worst. With `streaming.features_at: watermark` the
 features wait for the watermark, so every latency includes `event.max_out_of_orderness` (the report
 states both next to the percentiles); for the same reason the load's last `max_out_of_orderness` is
 still waiting when the run ends, and those events are not in the figures. The first `warm_up_s` of
@@ -30,6 +33,7 @@ import requests
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from streamscore.benchmarks.paced_load import produce_paced
+from streamscore.benchmarks.stable_offsets import StableOffsetWatch
 from streamscore.deploy.kafka_io import RegistryClient, decode, ensure_topics
 from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
@@ -113,30 +117,41 @@ def measure_latency(
     topics = spec.topics
     ensure_topics(stack.bootstrap_servers, [topics.events], topics.partitions, append_time=[topics.events])
     ensure_pipeline_topics(spec)
+    checkpoint_interval = spec.streaming.checkpoint_interval_of(profile)
+    watch = StableOffsetWatch(stack.bootstrap_servers, topics.scored, topics.partitions)
+    watch.start()
     job = flink_run(stack, spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
-    if job.job_id is None:
-        raise StreamscoreError("flink run printed no job id")
     try:
-        _wait_running(stack, job.job_id)
-        # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
-        time.sleep(spec.streaming.profiles_idle_timeout / 1000 + 3)
-        load = _paced(events, spec.event.time, rate, warm_up_s + seconds, int((time.time() + 1) * 1000))
-        sent = produce_paced(spec, load, stack.bootstrap_servers, stack.registry_url)
-        time.sleep(spec.event.max_out_of_orderness / 1000 + 5)  # the watermark passes the last events
+        if job.job_id is None:
+            raise StreamscoreError("flink run printed no job id")
+        try:
+            _wait_running(stack, job.job_id)
+            # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
+            time.sleep(spec.streaming.profiles_idle_timeout / 1000 + 3)
+            load = _paced(events, spec.event.time, rate, warm_up_s + seconds, int((time.time() + 1) * 1000))
+            sent = produce_paced(spec, load, stack.bootstrap_servers, stack.registry_url)
+            time.sleep(spec.event.max_out_of_orderness / 1000 + 5)  # the watermark passes the last events
+            watch.wait_committed(timeout_s=2 * checkpoint_interval / 1000 + 30)
+        finally:
+            requests.patch(f"{stack.flink_rest_url}/jobs/{job.job_id}?mode=cancel", timeout=10)
     finally:
-        requests.patch(f"{stack.flink_rest_url}/jobs/{job.job_id}?mode=cancel", timeout=10)
+        watch.stop()
     appended = dict(zip(load.column(spec.event.id).to_pylist(), sent.appended_ms.tolist(), strict=True))
-    measured_from = int(sent.appended_ms.min()) + warm_up_s * 1000
     registry = RegistryClient(stack.registry_url)
-    scored = [
-        (message.timestamp()[1], appended[decode(registry, message.value())["event_id"]])
-        for message in _read_all(stack.bootstrap_servers, topics.scored)
-    ]
-    scored = [(out, into) for out, into in scored if into >= measured_from]
-    latencies = np.array([out - into for out, into in scored], dtype=np.float64)
+    messages = _read_all(stack.bootstrap_servers, topics.scored)
+    into = np.array([appended[decode(registry, m.value())["event_id"]] for m in messages], dtype=np.int64)
+    out = np.array([m.timestamp()[1] for m in messages], dtype=np.int64)
+    visible = watch.visible_ms(
+        np.array([m.partition() for m in messages], dtype=np.int64),
+        np.array([m.offset() for m in messages], dtype=np.int64),
+    )
+    measured = into >= int(sent.appended_ms.min()) + warm_up_s * 1000
+    latencies = (out - into)[measured].astype(np.float64)
     if latencies.size == 0:
         raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+    committed = (visible - into)[measured & (visible >= 0)].astype(np.float64)
+    c50, c95, c99 = np.percentile(committed, [50, 95, 99]) if committed.size else (np.nan,) * 3
     return {
         "profile": profile,
         "features_at": spec.streaming.features_at,
@@ -148,6 +163,11 @@ def measure_latency(
         "p50": round(float(p50), 1),
         "p95": round(float(p95), 1),
         "p99": round(float(p99), 1),
+        "checkpoint_interval_ms": checkpoint_interval,
+        "committed": int(committed.size),
+        "committed_p50": round(float(c50), 1),
+        "committed_p95": round(float(c95), 1),
+        "committed_p99": round(float(c99), 1),
         "max_out_of_orderness_ms": spec.event.max_out_of_orderness,
         "producer_lag_p99_ms": round(sent.lateness_p99_ms, 1),
     }

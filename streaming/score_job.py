@@ -61,7 +61,7 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
         "pipeline.jars": ";".join(p.resolve().as_uri() for p in settings.jars),
         "parallelism.default": str(settings.parallelism or streaming.parallelism),
         "table.local-time-zone": "UTC",
-        "execution.checkpointing.interval": f"{streaming.checkpoint_interval} ms",
+        "execution.checkpointing.interval": f"{streaming.checkpoint_interval_of(settings.profile)} ms",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
         "state.backend.type": streaming.state_backend,
         "state.backend.rocksdb.timer-service.factory": streaming.timers.upper(),

@@ -81,6 +81,9 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     ]
     for paced in report["latency_ms"]:
         assert 0 < paced["p50"] <= paced["p95"] <= paced["p99"] and "producer_lag_p99_ms" in paced
+        # The run waits for the last transaction to commit: every scored record became visible, later.
+        assert paced["committed"] == paced["scored"] and paced["committed_p50"] >= paced["p50"]
+        assert paced["committed_p50"] <= paced["committed_p95"] <= paced["committed_p99"]
     assert [plan["events_per_hour"] for plan in report["capacity"]] == [10**9, 4 * 10**9]
     one, four = report["capacity"]
     assert four["task_slots"] >= 4 * one["task_slots"] - 3 and four["cores"] >= 4 * one["cores"] - 3

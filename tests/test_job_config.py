@@ -10,6 +10,7 @@ from streamscore.streaming.score_job import JobSettings, configure
 
 COMPRESSION = "state.backend.rocksdb.compression.per.level"
 BUFFER_TIMEOUT = "execution.buffer-timeout.interval"
+CHECKPOINTS = "execution.checkpointing.interval"
 
 
 def configured(spec: PipelineSpec, workdir: Path, profile: str | None = None) -> dict[str, str]:
@@ -17,13 +18,23 @@ def configured(spec: PipelineSpec, workdir: Path, profile: str | None = None) ->
     kafka = KafkaSettings("127.0.0.1:9", "http://127.0.0.1:9", "g")
     configure(t_env, spec, JobSettings(kafka, workdir, [], profile=profile))
     config = t_env.get_config()
-    keys = (COMPRESSION, "execution.checkpointing.timeout", "parallelism.default", BUFFER_TIMEOUT)
+    keys = (COMPRESSION, "execution.checkpointing.timeout", "parallelism.default", BUFFER_TIMEOUT, CHECKPOINTS)
     return {key: config.get(key, "") for key in keys}
 
 
-def test_the_runtime_profile_sets_the_network_buffer_timeout(payments_spec: PipelineSpec, tmp_path: Path) -> None:
-    assert configured(payments_spec, tmp_path, "throughput")[BUFFER_TIMEOUT] == "100 ms"
+def test_the_runtime_profile_sets_buffer_timeout_and_checkpoint_interval(
+    payments_spec: PipelineSpec, tmp_path: Path
+) -> None:
+    throughput = configured(payments_spec, tmp_path, "throughput")
+    assert (throughput[BUFFER_TIMEOUT], throughput[CHECKPOINTS]) == ("100 ms", "10000 ms")  # the spec's own
     assert configured(payments_spec, tmp_path, "latency")[BUFFER_TIMEOUT] == "10 ms"
+    profiles = payments_spec.streaming.profiles
+    spec = with_streaming(
+        payments_spec,
+        profiles={**profiles, "latency": profiles["latency"].model_copy(update={"checkpoint_interval": 2_000})},
+    )
+    assert configured(spec, tmp_path, "latency")[CHECKPOINTS] == "2000 ms"
+    assert configured(spec, tmp_path, "throughput")[CHECKPOINTS] == "10000 ms"
 
 
 def test_flink_options_are_set_over_streamscore_own(payments_spec: PipelineSpec, tmp_path: Path) -> None:
@@ -34,4 +45,5 @@ def test_flink_options_are_set_over_streamscore_own(payments_spec: PipelineSpec,
         **options,
         "parallelism.default": str(spec.streaming.parallelism),
         BUFFER_TIMEOUT: "100 ms",
+        CHECKPOINTS: "10000 ms",
     }
