@@ -77,6 +77,10 @@ class _FlinkProcess(Service):
                     "state.backend.type: rocksdb",
                     f"execution.checkpointing.dir: file://{home / 'checkpoints'}",
                     f"execution.checkpointing.savepoint-dir: file://{home / 'savepoints'}",
+                    # Where a job with `state.changelog.enabled` writes its state changes: the TaskManager's
+                    # setting, not the job's (the default, memory, is for tests and loses them).
+                    "state.changelog.storage: filesystem",
+                    f"dstl.dfs.base-path: file://{home / 'changelog'}",
                     f"python.executable: {sys.executable}",
                     f"python.client.executable: {sys.executable}",
                     # The wheel's JDK 17 module opens, plus the marker that lets `pid()` recognise our JVMs.

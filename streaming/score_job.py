@@ -81,6 +81,7 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
         "python.fn-execution.bundle.size": str(runtime.bundle_size),
         "python.fn-execution.bundle.time": str(runtime.bundle_time),
         "execution.buffer-timeout.interval": f"{runtime.buffer_timeout} ms",
+        "state.changelog.enabled": str(runtime.state_changelog).lower(),
         "python.executable": sys.executable,  # the TaskManagers' Python workers run this environment
         **streaming.flink_options,
     }.items():

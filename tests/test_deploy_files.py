@@ -62,8 +62,10 @@ def test_the_flink_deployment_is_durable_and_runs_the_job_with_flags_it_accepts(
         "execution.checkpointing.dir",
         "execution.checkpointing.savepoint-dir",
         "high-availability.storageDir",
+        "dstl.dfs.base-path",  # the state changelog of the `latency` profile
     ):
         assert config[durable].startswith("s3://"), durable
+    assert config["state.changelog.storage"] == "filesystem"
     assert config["high-availability.type"] == "kubernetes" and config["restart-strategy.type"]
     job = spec["job"]
     assert job["upgradeMode"] == "savepoint" and job["jarURI"].endswith(f"flink-python-{flink}.jar")

@@ -11,6 +11,7 @@ from streamscore.streaming.score_job import JobSettings, configure
 COMPRESSION = "state.backend.rocksdb.compression.per.level"
 BUFFER_TIMEOUT = "execution.buffer-timeout.interval"
 CHECKPOINTS = "execution.checkpointing.interval"
+CHANGELOG = "state.changelog.enabled"
 
 
 def configured(spec: PipelineSpec, workdir: Path, profile: str | None = None) -> dict[str, str]:
@@ -18,7 +19,14 @@ def configured(spec: PipelineSpec, workdir: Path, profile: str | None = None) ->
     kafka = KafkaSettings("127.0.0.1:9", "http://127.0.0.1:9", "g")
     configure(t_env, spec, JobSettings(kafka, workdir, [], profile=profile))
     config = t_env.get_config()
-    keys = (COMPRESSION, "execution.checkpointing.timeout", "parallelism.default", BUFFER_TIMEOUT, CHECKPOINTS)
+    keys = (
+        COMPRESSION,
+        "execution.checkpointing.timeout",
+        "parallelism.default",
+        BUFFER_TIMEOUT,
+        CHECKPOINTS,
+        CHANGELOG,
+    )
     return {key: config.get(key, "") for key in keys}
 
 
@@ -27,7 +35,9 @@ def test_the_runtime_profile_sets_buffer_timeout_and_checkpoint_interval(
 ) -> None:
     throughput = configured(payments_spec, tmp_path, "throughput")
     assert (throughput[BUFFER_TIMEOUT], throughput[CHECKPOINTS]) == ("100 ms", "10000 ms")  # the spec's own
-    assert configured(payments_spec, tmp_path, "latency")[BUFFER_TIMEOUT] == "10 ms"
+    assert throughput[CHANGELOG] == "false"
+    latency = configured(payments_spec, tmp_path, "latency")
+    assert (latency[BUFFER_TIMEOUT], latency[CHECKPOINTS], latency[CHANGELOG]) == ("10 ms", "10000 ms", "true")
     profiles = payments_spec.streaming.profiles
     spec = with_streaming(
         payments_spec,
@@ -46,4 +56,5 @@ def test_flink_options_are_set_over_streamscore_own(payments_spec: PipelineSpec,
         "parallelism.default": str(spec.streaming.parallelism),
         BUFFER_TIMEOUT: "100 ms",
         CHECKPOINTS: "10000 ms",
+        CHANGELOG: "false",
     }

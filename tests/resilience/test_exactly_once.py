@@ -1,7 +1,8 @@
 """Exactly once across failures, on the cluster mode (three brokers, two TaskManagers), while a stream is
-being scored: kill -9 a TaskManager; cancel the whole job and start it again from its latest retained
-checkpoint; kill -9 a Kafka broker. Each time the job recovers, and reading with read_committed every
-event is scored or dead-lettered exactly once."""
+being scored: kill -9 a TaskManager (also under the `latency` runtime profile, whose state is
+restored from Flink's state changelog); cancel the whole job and start it again from its latest
+retained checkpoint; kill -9 a Kafka broker. Each time the job recovers, and reading with
+read_committed every event is scored or dead-lettered exactly once."""
 
 import os
 import signal
@@ -37,9 +38,17 @@ def _latest_checkpoint(stack: Any, job_id: str) -> str:
     return str(found["external_path"])
 
 
-@pytest.mark.parametrize("failure", ["taskmanager", "job_restart", "broker"])
+@pytest.mark.parametrize(
+    ("failure", "profile"),
+    [
+        ("taskmanager", "throughput"),
+        ("taskmanager", "latency"),
+        ("job_restart", "throughput"),
+        ("broker", "throughput"),
+    ],
+)
 def test_a_failure_loses_and_duplicates_nothing(
-    flink_stack: Any, scoring: ScoringRun, tmp_path: Path, submit: Callable[..., str], failure: str
+    flink_stack: Any, scoring: ScoringRun, tmp_path: Path, submit: Callable[..., str], failure: str, profile: str
 ) -> None:
     from streamscore.deploy.cli import produce_events
     from streamscore.deploy.flink_cluster import FlinkTaskManager
@@ -55,7 +64,7 @@ def test_a_failure_loses_and_duplicates_nothing(
 
     produced = produce_events(spec, first, malformed_rate=0.02, seed=5).total
     group = f"eo-{uuid.uuid4().hex[:8]}"
-    job_id = submit(spec_file, scoring.workdir, group_id=group, parallelism=2)
+    job_id = submit(spec_file, scoring.workdir, group_id=group, parallelism=2, profile=profile)
     wait(lambda: out() > 500, 120, "the first committed output")
 
     taskmanager, broker = FlinkTaskManager(flink_stack, 1), KafkaBroker(flink_stack, 2)
@@ -64,7 +73,7 @@ def test_a_failure_loses_and_duplicates_nothing(
         checkpoint = _latest_checkpoint(flink_stack, job_id)
         requests.patch(f"{flink_stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
         wait(lambda: job_state(flink_stack, job_id) == "CANCELED", 60, "the job to cancel")
-        return submit(spec_file, scoring.workdir, group_id=group, parallelism=2, savepoint=checkpoint)
+        return submit(spec_file, scoring.workdir, group_id=group, parallelism=2, profile=profile, savepoint=checkpoint)
 
     inject: dict[str, Callable[[], str]] = {
         "taskmanager": lambda: (_kill(taskmanager), taskmanager.start(), job_id)[-1],
@@ -91,7 +100,7 @@ def test_a_failure_loses_and_duplicates_nothing(
             broker.start()
     ids = [s["event_id"] for s in scored]
     print(
-        f"\nexactly once after {failure}: {accounting(produced, scored, dead)}, "
+        f"\nexactly once after {failure} ({profile} profile): {accounting(produced, scored, dead)}, "
         f"recovery {recovery_s:.1f} s, visible {settle_s:.1f} s after finish"
     )
     assert len(ids) == len(set(ids))
