@@ -16,10 +16,12 @@ the load are not either: a job that has just started answers its first events se
 paths compiled on first use, the Python worker's first bundles, the first checkpoints): with
 features on arrival and the `latency` profile at 16,000 events/s (half the job's maximum on 10M
 events), the first events 2-3 s late, caught up after 8-10 s, then p50 ~50 ms per second of append
-time, except around each checkpoint, where RocksDB flushes its memtables in the checkpoint's
+time, except around each checkpoint, where RocksDB flushed its memtables in the checkpoint's
 synchronous phase (the deduplication's and the windows' operators one after the other, 50-280 ms)
-and the second holds a p99 of 200-500 ms (per second of append time, ad hoc). The faster the load,
-the longer the warm-up it needs. A job in production has long been warm.
+and the second held a p99 of 200-500 ms (per second of append time, ad hoc), until the `latency`
+profile turned on the state changelog (`RuntimeProfile.state_changelog`: those phases 0-5 ms, the
+checkpoints' seconds' p99 under 200 ms). The faster the load, the longer the warm-up it needs. A
+job in production has long been warm.
 """
 
 import time
