@@ -291,9 +291,10 @@ class RuntimeProfile(_Strict):
     """Overrides `streaming.checkpoint_interval` under this profile. The sinks are exactly-once, so a
     scored record reaches `read_committed` consumers only when the checkpoint after it commits: the
     interval bounds that latency, whatever the job's own. Each checkpoint stalls the job for a moment
-    (RocksDB flushes its memtables in the synchronous phase), so shorter costs the append latency:
-    `latency` profile at 16,000 events/s (benchmark, features on arrival), 10 s: committed p50 5.3 s /
-    p99 10.2 s, appended p99 178 ms; 2 s: committed 1.3 s / 2.3 s, appended p99 325 ms."""
+    (without `state_changelog`, RocksDB flushes its memtables in the synchronous phase), so shorter
+    costs the append latency: `latency` profile at 16,000 events/s (benchmark, features on arrival,
+    no changelog), 10 s: committed p50 5.3 s / p99 10.2 s, appended p99 178 ms; 2 s: committed
+    1.3 s / 2.3 s, appended p99 325 ms."""
     state_changelog: bool = False
     """Flink's changelog state backend (`state.changelog.enabled`): state changes are also written to
     a log that each checkpoint persists, so a checkpoint no longer flushes RocksDB's memtables in its
