@@ -353,9 +353,13 @@ class StreamingConfig(_Strict):
     they can override them: RocksDB tuning, checkpoint timeouts, anything the keys above do not name.
     Cluster-level options (memory sizes, slots) belong in the cluster's configuration instead."""
 
+    def runtime(self, profile: str | None = None) -> RuntimeProfile:
+        """The runtime profile named `profile` (None: the spec's `profile`)."""
+        return self.profiles[profile or self.profile]
+
     def checkpoint_interval_of(self, profile: str | None = None) -> int:
         """The checkpoint interval, in ms, of the job under `profile` (None: the spec's `profile`)."""
-        override = self.profiles[profile or self.profile].checkpoint_interval
+        override = self.runtime(profile).checkpoint_interval
         return self.checkpoint_interval if override is None else override
 
     @model_validator(mode="after")

@@ -54,7 +54,7 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
     """Checkpoints, state, Python bundle sizes (the spec's runtime profile) and the JVM jars; the spec's
     `streaming.flink_options` last, over any of them."""
     streaming = spec.streaming
-    runtime = streaming.profiles[settings.profile or streaming.profile]
+    runtime = streaming.runtime(settings.profile)
     config = t_env.get_config()
     for key, value in {
         "pipeline.name": f"streamscore-{spec.name}",
