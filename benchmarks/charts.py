@@ -48,6 +48,27 @@ def latency_chart(report: dict[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
+def latency_seconds_chart(report: dict[str, Any], path: Path) -> Path:
+    """Each latency run's p99 per second of load: the start-up catch-up inside the unmeasured warm-up
+    (left of its line), then the steady state the percentiles summarise."""
+    figure = Figure(figsize=(9, 3.5))
+    ax = figure.subplots()
+    for run in report["latency_ms"]:
+        seconds = run["per_second"]
+        label = f"{run['profile']}, {run['features_at']}, {run['achieved_events_per_s']:,} ev/s"
+        ax.plot([s["s"] for s in seconds], [max(s["p99"], 1.0) for s in seconds], lw=1, label=label)
+    warm_up = {run["warm_up_s"] for run in report["latency_ms"]}
+    for seconds in warm_up:
+        ax.axvline(seconds, color="grey", ls=":", lw=1)
+    ax.axhline(250, color="black", ls="--", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("second of the load (dotted: end of the warm-up)")
+    ax.set_ylabel("p99 in that second (ms, log)")
+    ax.legend(fontsize=6)
+    ax.set_title("Latency per second of each run")
+    return _save(figure, path)
+
+
 def model_size_chart(report: dict[str, Any], path: Path) -> Path:
     sizes = report["model_size"]
     figure = Figure(figsize=(6, 3.5))
@@ -68,5 +89,6 @@ def write_charts(report: dict[str, Any], results: Path) -> list[Path]:
     return [
         throughput_chart(report, stem.with_name(f"{stem.name}-throughput.png")),
         latency_chart(report, stem.with_name(f"{stem.name}-latency.png")),
+        latency_seconds_chart(report, stem.with_name(f"{stem.name}-latency-seconds.png")),
         model_size_chart(report, stem.with_name(f"{stem.name}-model-size.png")),
     ]

@@ -26,6 +26,7 @@ job in production has long been warm.
 
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ import pyarrow as pa
 import requests
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
+from streamscore.benchmarks.cpu import CoreTimeline
 from streamscore.benchmarks.paced_load import produce_paced
 from streamscore.benchmarks.stable_offsets import StableOffsetWatch
 from streamscore.deploy.kafka_io import RegistryClient, decode, ensure_topics
@@ -113,6 +115,7 @@ def measure_latency(
     """Run the job on topics of its own, produce `rate` events/s for `warm_up_s` + `seconds`, return the
     percentiles of the last `seconds`. `events` must hold that many."""
     from streamscore.deploy.cli import ensure_pipeline_topics
+    from streamscore.deploy.flink_cluster import FlinkTaskManager
 
     spec_file = dump_pipeline(with_topic_suffix(spec, uuid.uuid4().hex[:8]), folder / f"latency-{profile}.yaml")
     spec = load_pipeline(spec_file)
@@ -120,7 +123,12 @@ def measure_latency(
     ensure_topics(stack.bootstrap_servers, [topics.events], topics.partitions, append_time=[topics.events])
     ensure_pipeline_topics(spec)
     checkpoint_interval = spec.streaming.checkpoint_interval_of(profile)
+    task_manager = FlinkTaskManager(stack).pid()
+    if task_manager is None:
+        raise StreamscoreError("no Flink TaskManager is running; start it with `streamscore stack up --flink`")
+    cores = CoreTimeline(task_manager)
     watch = StableOffsetWatch(stack.bootstrap_servers, topics.scored, topics.partitions)
+    cores.start()
     watch.start()
     job = flink_run(stack, spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
     try:
@@ -138,6 +146,7 @@ def measure_latency(
             requests.patch(f"{stack.flink_rest_url}/jobs/{job.job_id}?mode=cancel", timeout=10)
     finally:
         watch.stop()
+        cores.stop()
     appended = dict(zip(load.column(spec.event.id).to_pylist(), sent.appended_ms.tolist(), strict=True))
     registry = RegistryClient(stack.registry_url)
     messages = _read_all(stack.bootstrap_servers, topics.scored)
@@ -147,7 +156,8 @@ def measure_latency(
         np.array([m.partition() for m in messages], dtype=np.int64),
         np.array([m.offset() for m in messages], dtype=np.int64),
     )
-    measured = into >= int(sent.appended_ms.min()) + warm_up_s * 1000
+    first_ms = int(sent.appended_ms.min())
+    measured = into >= first_ms + warm_up_s * 1000
     latencies = (out - into)[measured].astype(np.float64)
     if latencies.size == 0:
         raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
@@ -172,4 +182,27 @@ def measure_latency(
         "committed_p99": round(float(c99), 1),
         "max_out_of_orderness_ms": spec.event.max_out_of_orderness,
         "producer_lag_p99_ms": round(sent.lateness_p99_ms, 1),
+        "cores": asdict(cores.shares(first_ms / 1000 + warm_up_s, int(sent.appended_ms.max()) / 1000)),
+        "per_second": _per_second(into - first_ms, out - into),
     }
+
+
+def _per_second(since_first_ms: np.ndarray, latencies: np.ndarray) -> list[dict[str, float]]:
+    """Latency percentiles per second of append time over the whole load, warm-up included: when the
+    job caught up after its start, and which seconds a checkpoint (or anything else) held back."""
+    seconds = since_first_ms // 1000
+    order = np.argsort(seconds, kind="stable")
+    bounds = np.flatnonzero(np.diff(seconds[order])) + 1
+    rows = []
+    for chunk in np.split(order, bounds):
+        p50, p99 = np.percentile(latencies[chunk], [50, 99])
+        rows.append(
+            {
+                "s": int(seconds[chunk[0]]),
+                "events": int(chunk.size),
+                "p50": round(float(p50), 1),
+                "p99": round(float(p99), 1),
+                "max": float(latencies[chunk].max()),
+            }
+        )
+    return rows

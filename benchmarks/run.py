@@ -251,7 +251,9 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
             console.print(
                 f"latency {figures['profile']} (features at {figures['features_at']}) at "
                 f"{figures['achieved_events_per_s']:,} events/s: p50 {figures['p50']}, p99 {figures['p99']} ms; "
-                f"read_committed p50 {figures['committed_p50']}, p99 {figures['committed_p99']} ms"
+                f"read_committed p50 {figures['committed_p50']}, p99 {figures['committed_p99']} ms; "
+                f"cores job {figures['cores']['job']}, bench {figures['cores']['bench']}, "
+                f"other {figures['cores']['other']}"
             )
             reports.write_partial(run_id, profile_name, measured, latency, results)
     report = {

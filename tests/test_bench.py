@@ -22,7 +22,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     # The run's own file, rewritten after each variant while it ran, ends as the complete report.
     assert json.loads((tmp_path / "results" / f"bench-{report['run']}.json").read_text()) == written
     assert (tmp_path / "results" / f"bench-{report['run']}.md").is_file()
-    for chart in ("throughput", "latency", "model-size"):
+    for chart in ("throughput", "latency", "latency-seconds", "model-size"):
         assert (tmp_path / "results" / f"bench-{report['run']}-{chart}.png").stat().st_size > 10_000
     variants = report["variants"]
     assert set(variants) == {
@@ -84,6 +84,8 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         # The run waits for the last transaction to commit: every scored record became visible, later.
         assert paced["committed"] == paced["scored"] and paced["committed_p50"] >= paced["p50"]
         assert paced["committed_p50"] <= paced["committed_p95"] <= paced["committed_p99"]
+        # Per second of the whole load, warm-up included: more records than the measured ones.
+        assert sum(s["events"] for s in paced["per_second"]) > paced["scored"] and paced["cores"]["job"] > 0
     assert [plan["events_per_hour"] for plan in report["capacity"]] == [10**9, 4 * 10**9]
     one, four = report["capacity"]
     assert four["task_slots"] >= 4 * one["task_slots"] - 3 and four["cores"] >= 4 * one["cores"] - 3
