@@ -1,4 +1,5 @@
-"""CPU time of a process tree from /proc: what "events per core-second" divides by.
+"""CPU time of a process tree from /proc: what "events per core-second" divides by; and, during a
+latency run, who else had the cores.
 
 A Flink TaskManager's Python workers are its descendants and come and go with the job, so the
 meter remembers the last CPU time it saw for every process that has exited since.
