@@ -51,6 +51,14 @@ def _at(samples: list[Sample], out: float) -> tuple[float, float]:
     raise StreamscoreError(f"the job's output never reached {out:.0f} records; samples: {samples[-3:]}")
 
 
+def task_manager_pid(stack: StackConfig) -> int:
+    """The local TaskManager's PID: the root of the process tree whose CPU a benchmark charges to the job."""
+    pid = FlinkTaskManager(stack).pid()
+    if pid is None:
+        raise StreamscoreError("no Flink TaskManager is running; start it with `streamscore stack up --flink`")
+    return pid
+
+
 def run_job(
     stack: StackConfig,
     spec: PipelineSpec,
@@ -63,10 +71,7 @@ def run_job(
     label: str = "",
 ) -> Measurement:
     """`features_only`: the JVM path alone (no Python, no model), the job's own limit."""
-    pid = FlinkTaskManager(stack).pid()
-    if pid is None:
-        raise StreamscoreError("no Flink TaskManager is running; start it with `streamscore stack up --flink`")
-    cpu, topics = TreeCpu(pid), [spec.topics.scored, spec.topics.dead_letters]
+    cpu, topics = TreeCpu(task_manager_pid(stack)), [spec.topics.scored, spec.topics.dead_letters]
     consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap_servers, **KafkaSecurity.from_env().python_options())
     samples: list[Sample] = []
     done = threading.Event()

@@ -36,6 +36,7 @@ import requests
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from streamscore.benchmarks.cpu import CoreTimeline
+from streamscore.benchmarks.job import task_manager_pid
 from streamscore.benchmarks.paced_load import produce_paced
 from streamscore.benchmarks.stable_offsets import StableOffsetWatch
 from streamscore.deploy.kafka_io import RegistryClient, decode, ensure_topics
@@ -115,7 +116,6 @@ def measure_latency(
     """Run the job on topics of its own, produce `rate` events/s for `warm_up_s` + `seconds`, return the
     percentiles of the last `seconds`. `events` must hold that many."""
     from streamscore.deploy.cli import ensure_pipeline_topics
-    from streamscore.deploy.flink_cluster import FlinkTaskManager
 
     spec_file = dump_pipeline(with_topic_suffix(spec, uuid.uuid4().hex[:8]), folder / f"latency-{profile}.yaml")
     spec = load_pipeline(spec_file)
@@ -123,10 +123,7 @@ def measure_latency(
     ensure_topics(stack.bootstrap_servers, [topics.events], topics.partitions, append_time=[topics.events])
     ensure_pipeline_topics(spec)
     checkpoint_interval = spec.streaming.checkpoint_interval_of(profile)
-    task_manager = FlinkTaskManager(stack).pid()
-    if task_manager is None:
-        raise StreamscoreError("no Flink TaskManager is running; start it with `streamscore stack up --flink`")
-    cores = CoreTimeline(task_manager)
+    cores = CoreTimeline(task_manager_pid(stack))
     watch = StableOffsetWatch(stack.bootstrap_servers, topics.scored, topics.partitions)
     cores.start()
     watch.start()

@@ -63,7 +63,8 @@ class _FlinkProcess(Service):
                     "jobmanager.memory.process.size: 1024m",
                     # RocksDB's block cache and write buffers come from managed memory (shared with the
                     # Python workers, 70:30): 1.3 GB per slot instead of 0.5 made the job 1.28x faster
-                    # per core at 200k keys (2M events) in the bench; it is reserved, not taken, until state fills it.
+                    # per core at 200k keys (2M events) in the bench (now 1.5: 3 GB fixed); it is reserved,
+                    # not taken, until state fills it.
                     # The rest is heap: the job allocates per row, and with 1.2 GB G1 spent ~10 % of the
                     # TaskManager's CPU; 3.4 GB of heap and the throughput collector (no concurrent marking,
                     # no write barriers) made the job 1.14x faster per core (2M events over 200k keys, p1,
