@@ -1,23 +1,24 @@
 """Drift in the job: sliding event-time windows over the scored rows, drift records, alerts.
 
-The scorer already put every watched value in its baseline bin (it holds the bundle whose
-baseline the bins belong to), so the window aggregate is plain counting in the JVM: one HOP
-window aggregate with count, nulls, sum, sum of squares, min, max and one FILTERed count per bin
-for every watched distribution. Flink splits hop windows into slices of one slide and merges
-them (local-global aggregation), so each event is counted once, not once per window. A Python
-table function then scores each window against its model's baseline (shared/drift), and
-MATCH_RECOGNIZE raises an alert when a feature stays at `alert` for `drift.consecutive` windows.
+The scorer puts every watched value in its baseline bin (it holds the bundle whose baseline the
+bins belong to) and sums each Arrow batch per window slice (streaming/drift_partials.py), so the
+JVM's one HOP window aggregate merges a few partials per batch: nulls, sum, sum of squares, min,
+max and the count per bin of every watched distribution. Flink splits hop windows into slices of
+one slide and merges them (local-global aggregation), so each batch's partials are merged once, not
+once per window. A Python table function then scores each window against its model's baseline
+(shared/drift), and MATCH_RECOGNIZE raises an alert when a feature stays at `alert` for
+`drift.consecutive` windows.
 """
 
 from pyflink.table import StatementSet, TableEnvironment
 
-from streamscore.shared.drift.monitored import Monitored, monitored
+from streamscore.shared.drift.monitored import monitored
 from streamscore.shared.features.sql import TS_COLUMN, interval, quote
 from streamscore.shared.spec import PipelineSpec
 from streamscore.streaming.drift_records import RESULT_COLUMNS, drift_records
 from streamscore.streaming.java_functions import DRIFT_PARTIALS_FUNCTION
 from streamscore.streaming.kafka_tables import KafkaSettings, kafka_sink
-from streamscore.streaming.scorer import Watched, bin_field
+from streamscore.streaming.scorer import Watched, partials_field
 
 DRIFT_COLUMNS = [
     "`feature` STRING NOT NULL",
@@ -56,12 +57,6 @@ def watched(spec: PipelineSpec) -> Watched:
     return tuple((m.name, m.position, m.max_bins) for m in monitored(spec))
 
 
-def _window_column(k: int, m: Monitored) -> str:
-    """ARRAY[nulls, sum, sum of squares, min, max, count in bin 0, ...] of the k-th watched value, in
-    the layout `PARTIALS` names (`DRIFT_PARTIALS_FUNCTION`, Java, deploy/jvm/flink-udf)."""
-    return f"{DRIFT_PARTIALS_FUNCTION}(`v{k}`, `b{k}`, {m.max_bins}) AS `w{k}`"
-
-
 def add_drift(
     t_env: TableEnvironment,
     statements: StatementSet,
@@ -70,7 +65,7 @@ def add_drift(
     kafka: KafkaSettings,
     registry: dict[str, str],
 ) -> None:
-    """Add the drift and alert inserts over `scored_rows` (feature columns, rowtime, scorer row `s`).
+    """Add the drift and alert inserts over `scored_rows` (rowtime, scorer row `s` with the partials).
 
     Args:
         registry: `pipeline`, `workdir` and `tracking_uri` of the model registry, where the table
@@ -78,23 +73,20 @@ def add_drift(
     """
     drift = spec.drift
     watching = monitored(spec)
-    values = ", ".join(
-        f"CAST({'s.`score`' if m.position is None else quote(m.name)} AS DOUBLE) AS `v{k}`, "
-        f"s.{quote(bin_field(k))} AS `b{k}`"
-        for k, m in enumerate(watching)
-    )
+    partials = ", ".join(f"s.{quote(partials_field(k))} AS `p{k}`" for k in range(len(watching)))
     t_env.create_temporary_view(
-        "drift_values",
+        "drift_partials",
         t_env.sql_query(
-            f"SELECT {quote(TS_COLUMN)}, s.`model_version` AS `model_version`, {values} FROM {quote(scored_rows)}"
+            f"SELECT {quote(TS_COLUMN)}, s.`model_version` AS `model_version`, {partials} "
+            f"FROM {quote(scored_rows)} WHERE s.{quote(partials_field(0))} IS NOT NULL"
         ),
     )
-    columns = ", ".join(_window_column(k, m) for k, m in enumerate(watching))
+    columns = ", ".join(f"{DRIFT_PARTIALS_FUNCTION}(`p{k}`) AS `w{k}`" for k in range(len(watching)))
     t_env.create_temporary_view(
         "drift_windows",
         t_env.sql_query(
-            "SELECT `window_start`, `window_end`, `window_time`, `model_version`, COUNT(*) AS `n`, "
-            f"{columns} FROM TABLE(HOP(TABLE `drift_values`, DESCRIPTOR({quote(TS_COLUMN)}), "
+            "SELECT `window_start`, `window_end`, `window_time`, `model_version`, "
+            f"{columns} FROM TABLE(HOP(TABLE `drift_partials`, DESCRIPTOR({quote(TS_COLUMN)}), "
             f"{interval(drift.slide)}, {interval(drift.window)})) "
             "GROUP BY `window_start`, `window_end`, `window_time`, `model_version`"
         ),
@@ -115,7 +107,7 @@ def add_drift(
         t_env.sql_query(
             "SELECT d.`feature`, w.`window_start`, w.`window_end`, w.`window_time`, w.`model_version`, "
             f"{', '.join(f'd.{quote(n)}' for n, _ in RESULT_COLUMNS[1:])} "
-            f"FROM `drift_windows` AS w, LATERAL TABLE(DRIFT_RECORDS(w.`model_version`, w.`n`, {arguments})) "
+            f"FROM `drift_windows` AS w, LATERAL TABLE(DRIFT_RECORDS(w.`model_version`, {arguments})) "
             f"AS d({record_names})"
         ),
     )

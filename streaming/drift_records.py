@@ -2,7 +2,8 @@
 distribution, against the baseline of the model version that scored the window's events.
 
 It runs on one row per window and model version (a few per minute), so plain Python is fine; the
-per-event work (binning, counting) happened in the scorer and in the JVM's window aggregate.
+per-event work happened in the scorer (binning, summing per batch and slice) and in the JVM's window
+aggregate (merging those sums).
 The latest PSI and JS distance per feature are Flink gauges, in millionths because PyFlink gauges
 are integers (`streamscore.drift.<name>.psi_millionths`, `.js_distance_millionths`).
 """
@@ -16,13 +17,10 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
 from streamscore.shared.drift.assessment import assess, baseline_entry
-from streamscore.shared.drift.window_stats import WindowStats
 from streamscore.shared.spec import DriftThresholds
+from streamscore.streaming.drift_partials import window_stats
 
 log = logging.getLogger("streamscore.drift")
-
-PARTIALS = ("nulls", "sum", "sum_squares", "min", "max")
-"""Leading elements of each window column; the bin counts follow."""
 
 RESULT_COLUMNS = [
     ("feature", DataTypes.STRING()),
@@ -40,20 +38,6 @@ RESULT_COLUMNS = [
     ("mean_shift_std", DataTypes.DOUBLE()),
     ("level", DataTypes.STRING()),
 ]
-
-
-def window_stats(count: int, column: list[float | None]) -> WindowStats:
-    """A window's statistics from its aggregate column: PARTIALS, then one count per bin."""
-    nulls, total, squares, low, high = column[: len(PARTIALS)]
-    return WindowStats(
-        bins=[int(c or 0) for c in column[len(PARTIALS) :]],
-        count=count,
-        nulls=int(nulls or 0),
-        total=total or 0.0,
-        total_squares=squares or 0.0,
-        min=low,
-        max=high,
-    )
 
 
 class DriftRecords(TableFunction):
@@ -87,12 +71,12 @@ class DriftRecords(TableFunction):
             for statistic in ("psi", "js_distance"):
                 feature.gauge(f"{statistic}_millionths", lambda n=name, s=statistic: round(self.latest[n][s] * 1e6))
 
-    def eval(self, model_version: str, count: int, *columns: list[float | None]) -> Any:
+    def eval(self, model_version: str, *columns: list[float | None]) -> Any:
         if model_version not in self.baselines:  # verified once per model version and worker
             self.baselines[model_version] = self.registry.baseline(model_version)
         baseline = self.baselines[model_version]
         for name, column, thresholds in zip(self.names, columns, self.thresholds, strict=True):
-            stats = window_stats(count, column)
+            stats = window_stats(column)
             record = assess(stats, baseline_entry(baseline, name), DriftThresholds(**thresholds), self.min_count)
             self.latest[name] = {"psi": record["psi"], "js_distance": record["js_distance"]}
             if record["level"] == "alert":

@@ -131,9 +131,11 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
             review_band=tuple(spec.decision.review_band) if spec.decision.review_band else None,
             shadow=spec.streaming.shadow,
             watched=watched(spec),
+            drift_slide_ms=spec.drift.slide,
         ),
     )
-    arguments = ", ".join(quote(n) for n in vector.names)
+    # With drift, the event time too: the scorer sums the watched values per window slice.
+    arguments = ", ".join(quote(n) for n in [*vector.names, *([spec.event.time] if spec.drift.enabled else [])])
     t_env.create_temporary_view("scored_rows", t_env.sql_query(f"SELECT *, SCORE({arguments}) AS s FROM `features`"))
     t_env.create_temporary_view(
         "scored",

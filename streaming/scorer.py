@@ -25,6 +25,7 @@ from streamscore.shared.drift.assessment import baseline_entry
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.hashing import feature_hash
 from streamscore.shared.reference import bin_index
+from streamscore.streaming.drift_partials import partials, slices_of
 
 log = logging.getLogger("streamscore.scorer")
 SCORE_BINS = 10
@@ -33,9 +34,10 @@ Watched = tuple[tuple[str, int | None, int], ...]
 """(name, position in the vector or None for the score, most bins) per watched distribution."""
 
 
-def bin_field(k: int) -> str:
-    """The result field with the baseline bin of the k-th watched distribution (-1 = null)."""
-    return f"drift_bin_{k}"
+def partials_field(k: int) -> str:
+    """The result field with the k-th watched distribution's partials (streaming/drift_partials.py): set
+    on the first row of each window slice in a batch, null on the others."""
+    return f"drift_partials_{k}"
 
 
 def result_type(watched: Watched) -> Any:
@@ -48,7 +50,7 @@ def result_type(watched: Watched) -> Any:
             DataTypes.FIELD("feature_hash", DataTypes.BIGINT()),
             DataTypes.FIELD("challenger_score", DataTypes.FLOAT()),
             DataTypes.FIELD("challenger_version", DataTypes.STRING()),
-            *[DataTypes.FIELD(bin_field(k), DataTypes.SMALLINT()) for k in range(len(watched))],
+            *[DataTypes.FIELD(partials_field(k), DataTypes.ARRAY(DataTypes.DOUBLE())) for k in range(len(watched))],
         ]
     )
 
@@ -88,7 +90,8 @@ class LoadedModel:
 
 
 class ChampionScorer(ScalarFunction):
-    """features (FLOAT columns in vector order) -> ROW(score, decision, review, model_version, feature_hash, ...)."""
+    """features (FLOAT columns in vector order) [, event time in epoch ms when watching drift] ->
+    ROW(score, decision, review, model_version, feature_hash, ..., drift partials)."""
 
     def __init__(
         self,
@@ -101,6 +104,7 @@ class ChampionScorer(ScalarFunction):
         review_band: tuple[float, float] | None,
         shadow: bool,
         watched: Watched,
+        drift_slide_ms: int,
     ) -> None:
         self.pipeline = pipeline
         self.workdir = workdir
@@ -110,6 +114,7 @@ class ChampionScorer(ScalarFunction):
         self.review_band = review_band
         self.shadow = shadow
         self.watched = watched
+        self.drift_slide_ms = drift_slide_ms
 
     def open(self, function_context: FunctionContext) -> None:
         if self.tracking_uri:
@@ -165,6 +170,8 @@ class ChampionScorer(ScalarFunction):
         champion = self.champion
         if champion is None:
             raise StreamscoreError("scoring before open(): no champion loaded")
+        if self.watched:
+            *columns, times = columns
         features = np.column_stack([c.to_numpy(dtype=np.float32, na_value=np.nan) for c in columns])
         scores = champion.model.score(features)
         n = len(scores)
@@ -184,12 +191,10 @@ class ChampionScorer(ScalarFunction):
                     self.challenger.model.score(features) if self.challenger else np.full(n, np.nan, np.float32)
                 ),
                 "challenger_version": np.full(n, self.challenger.version if self.challenger else None, dtype=object),
-                **{
-                    bin_field(k): bin_index(scores if position is None else features[:, position], edges)
-                    for k, ((_, position, _), edges) in enumerate(zip(self.watched, champion.edges, strict=True))
-                },
             }
         )
+        if self.watched:
+            self._add_partials(result, champion, features, scores, times.to_numpy(dtype=np.int64))
         bins = np.bincount(np.minimum((scores * SCORE_BINS).astype(int), SCORE_BINS - 1), minlength=SCORE_BINS)
         for counter, count in zip(self.score_bins, bins.tolist(), strict=True):
             counter.inc(count)
@@ -197,6 +202,25 @@ class ChampionScorer(ScalarFunction):
         self.flagged.inc(int(result["decision"].sum()))
         self.batch_ms = int((time.perf_counter() - began) * 1000)
         return result
+
+    def _add_partials(
+        self,
+        result: pd.DataFrame,
+        champion: LoadedModel,
+        features: np.ndarray,
+        scores: np.ndarray,
+        times: np.ndarray,
+    ) -> None:
+        """The drift partials of this batch per window slice, on the first row of each slice: that row's
+        event time puts them in their slice's windows."""
+        groups, first = slices_of(times, self.drift_slide_ms)
+        for k, ((_, position, max_bins), edges) in enumerate(zip(self.watched, champion.edges, strict=True)):
+            values = scores if position is None else features[:, position]
+            rows = partials(values, bin_index(values, edges), groups, len(first), max_bins)
+            column = np.full(len(result), None, dtype=object)
+            for row, index in zip(rows, first, strict=True):
+                column[index] = row
+            result[partials_field(k)] = column
 
 
 def champion_scorer(**settings: Any) -> Any:
