@@ -11,13 +11,11 @@ from streamscore.shared.features.sql import (
     TS_COLUMN,
     Dialect,
     compile_features,
-    deduplicates_in_windows,
     profile_features,
     profile_version_column,
     quote,
 )
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.kafka_tables import RAW_COLUMNS
 from streamscore.streaming.tables import flink_type
 
 
@@ -26,19 +24,16 @@ def dialect_for(spec: PipelineSpec) -> Dialect:
     return FLINK_ON_ARRIVAL if spec.streaming.features_at == "arrival" else FLINK
 
 
-def compute_features(t_env: TableEnvironment, source: str, spec: PipelineSpec) -> tuple[Table, str | None]:
-    """Register the chain of feature views over `source` (made by `with_profiles`); returns the last one
-    and, when the windows' operator deduplicates, the view whose rows with `OCCURRENCE_COLUMN` > 1 are
-    the repeats (carrying what `source` carries, raw record included).
+def compute_features(t_env: TableEnvironment, source: str, spec: PipelineSpec) -> Table:
+    """Register the chain of feature views over `source` (made by `with_profiles`) and return the last one.
 
     The result keeps the rowtime: the drift windows are event-time windows over scored rows.
     """
-    dialect = dialect_for(spec)
-    stages = compile_features(spec, dialect, source, keep=(TS_COLUMN,))
-    for stage in stages:
-        t_env.create_temporary_view(stage.name, t_env.sql_query(stage.sql))
-    repeats = stages[-2].name if deduplicates_in_windows(spec, dialect) else None
-    return t_env.from_path(stages[-1].name), repeats
+    result = t_env.from_path(source)
+    for stage in compile_features(spec, dialect_for(spec), source, keep=(TS_COLUMN,)):
+        result = t_env.sql_query(stage.sql)
+        t_env.create_temporary_view(stage.name, result)
+    return result
 
 
 def with_profiles(t_env: TableEnvironment, spec: PipelineSpec, events: str, profiles: str | None) -> str:
@@ -84,10 +79,7 @@ def _arrivals(t_env: TableEnvironment, spec: PipelineSpec, events: str, profiles
             f"CAST(`{f.name}` AS {flink_type(f)})" if f.name == spec.event.key else f"CAST(NULL AS {flink_type(f)})"
             for f in fields.values()
         ]
-        # The raw record, when validation kept it for the repeats' dead letters.
-        carried = t_env.from_path(events).get_resolved_schema().get_column_names()
-        columns += ["`__as_of`", *(f"CAST(NULL AS {t})" for n, t in RAW_COLUMNS.items() if n in carried)]
-        columns += ["`as_of_ms`", *(quote(n) for n in names)]
+        columns += ["`__as_of`", "`as_of_ms`", *(quote(n) for n in names)]
         rows += f" UNION ALL SELECT {', '.join(columns)} FROM {quote(profiles)}"
     view = f"{events}__arrivals"
     t_env.create_temporary_view(view, t_env.sql_query(f"SELECT *, PROCTIME() AS {quote(ARRIVAL_COLUMN)} FROM ({rows})"))

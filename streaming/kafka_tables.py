@@ -19,8 +19,6 @@ from streamscore.streaming.tables import ddl, sql_string
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; TO_TIMESTAMP_LTZ must not overflow
-RAW_COLUMNS = {"key": "BYTES", "value": "BYTES", "topic": "STRING", "partition": "INT", "offset": "BIGINT"}
-"""The source's raw record and where it was read: what a dead letter carries (name -> SQL type)."""
 
 
 @dataclass(frozen=True)

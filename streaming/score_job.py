@@ -35,7 +35,7 @@ from streamscore.streaming.kafka_tables import (
 )
 from streamscore.streaming.scorer import champion_scorer
 from streamscore.streaming.tables import ddl
-from streamscore.streaming.validation import validate, with_repeats
+from streamscore.streaming.validation import validate
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
         profiles = "profiles"
         t_env.execute_sql(profile_table(profiles, spec, kafka))
     enriched = with_profiles(t_env, spec, valid, profiles)
-    features, repeats = compute_features(t_env, enriched, spec)
-    t_env.create_temporary_view("features", features)
-    if repeats is not None:
-        dead = with_repeats(t_env, spec, dead, repeats)
+    t_env.create_temporary_view("features", compute_features(t_env, enriched, spec))
     vector = FeatureVector.of(spec)
     topics = spec.topics
     t_env.execute_sql(

@@ -5,8 +5,7 @@ truncated, a writer schema that does not resolve to the event schema...), `missi
 required field is null), `too_long` (a string over its `max_length`), `non_finite` (NaN or
 infinity), `out_of_range` (outside the spec's min/max, or an event time implausibly far from the
 Kafka record timestamp), `late` (behind the watermark: the window operators would silently drop
-it), and last `duplicate` (an event id already seen within `event.deduplicate_within`: here, or,
-with `streaming.features_at: arrival`, by the windows' operator: `with_repeats`).
+it), and last `duplicate` (an event id already seen within `event.deduplicate_within`).
 Exactly one of the two views gets each record, which the tests count; dead letters are also
 counted by reason in the metric `streamscore.dead_letters.<reason>.count` (deploy/jvm/flink-udf).
 """
@@ -14,11 +13,14 @@ counted by reason in the metric `streamscore.dead_letters.<reason>.count` (deplo
 from pyflink.table import TableEnvironment
 
 from streamscore.shared.avro import record_fields
-from streamscore.shared.features.sql import OCCURRENCE_COLUMN, TS_COLUMN, deduplicates_in_windows, quote
+from streamscore.shared.features.sql import TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.features import dialect_for
-from streamscore.streaming.java_functions import COUNT_DEAD_LETTER_FUNCTION, COUNT_OCCURRENCES_FUNCTION
-from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, RAW_COLUMNS, decode_call
+from streamscore.streaming.java_functions import (
+    COUNT_DEAD_LETTER_FUNCTION,
+    COUNT_OCCURRENCES_FUNCTION,
+    OCCURRENCE_COLUMN,
+)
+from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
 from streamscore.streaming.tables import sql_string
 
 
@@ -66,31 +68,8 @@ def _checks(spec: PipelineSpec) -> list[tuple[str, str, str]]:
     return checks
 
 
-def _dead_letter(source: str) -> str:
-    """A dead letter of each row of `source` (raw record columns, `__reason`, `__detail`)."""
-    return (
-        "SELECT `value` AS `original`, `key` AS `original_key`, "
-        f"{COUNT_DEAD_LETTER_FUNCTION}(`__reason`) AS `reason`, "
-        "COALESCE(`__detail`, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
-        f"`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` FROM {source}"
-    )
-
-
-def _repeat_reason(spec: PipelineSpec) -> str:
-    """`__reason` and `__detail` of a row with `OCCURRENCE_COLUMN`, as a repeat."""
-    seen = quote(OCCURRENCE_COLUMN)
-    return (
-        f"'duplicate' AS `__reason`, CONCAT('{spec.event.id} ', {quote(spec.event.id)}, ' seen ', "
-        f"CAST({seen} - 1 AS STRING), ' time(s) before') AS `__detail`"
-    )
-
-
 def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_url: str) -> tuple[str, str]:
-    """Register the valid-events and dead-letters views over the raw `source`; returns their names.
-
-    When the windows' operator deduplicates (`deduplicates_in_windows`), the valid events also carry
-    the raw record (`RAW_COLUMNS`) for the repeats' dead letters, and `with_repeats` adds those.
-    """
+    """Register the valid-events and dead-letters views over the raw `source`; returns their names."""
     fields = list(record_fields(spec.event_schema()))
     decoded = f"{source}__decoded"
     record = ", ".join(f"`__d`.`record`.{quote(f)} AS {quote(f)}" for f in fields)
@@ -110,28 +89,24 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
         judged, t_env.sql_query(f"SELECT *, {reason} AS `__reason`, {detail} AS `__detail` FROM {quote(decoded)}")
     )
     valid, dead = f"{source}__valid", f"{source}__dead"
-    in_windows = deduplicates_in_windows(spec, dialect_for(spec))
-    columns = ", ".join(quote(f) for f in [*fields, TS_COLUMN, *(RAW_COLUMNS if in_windows else [])])
-    rejected = f"{_dead_letter(quote(judged))} WHERE `__reason` IS NOT NULL"
+    columns = ", ".join(quote(f) for f in [*fields, TS_COLUMN])
+    dead_letter = (
+        "SELECT `value` AS `original`, `key` AS `original_key`, "
+        f"{COUNT_DEAD_LETTER_FUNCTION}(`__reason`) AS `reason`, "
+        "COALESCE(`__detail`, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
+        "`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` FROM "
+    )
+    rejected = f"{dead_letter}{quote(judged)} WHERE `__reason` IS NOT NULL"
     accepted = f"{quote(judged)} WHERE `__reason` IS NULL"
-    if spec.event.deduplicate and not in_windows:
+    if spec.event.deduplicate:
         counted = f"{source}__counted"
         t_env.create_temporary_view(counted, t_env.sql_query(_occurrence(spec, judged, fields)))
         seen = quote(OCCURRENCE_COLUMN)
         accepted = f"{quote(counted)} WHERE {seen} = 1"
-        rejected += f" UNION ALL {_dead_letter(quote(counted))} WHERE {seen} > 1"
+        rejected += f" UNION ALL {dead_letter}{quote(counted)} WHERE {seen} > 1"
     t_env.create_temporary_view(valid, t_env.sql_query(f"SELECT {columns} FROM {accepted}"))
     t_env.create_temporary_view(dead, t_env.sql_query(rejected))
     return valid, dead
-
-
-def with_repeats(t_env: TableEnvironment, spec: PipelineSpec, dead: str, repeats: str) -> str:
-    """The `dead` letters and the repeats the windows' operator found in `repeats` (see
-    `streaming.features.compute_features`); returns the view's name."""
-    view = f"{dead}__with_repeats"
-    found = f"(SELECT *, {_repeat_reason(spec)} FROM {quote(repeats)} WHERE {quote(OCCURRENCE_COLUMN)} > 1)"
-    t_env.create_temporary_view(view, t_env.sql_query(f"SELECT * FROM {quote(dead)} UNION ALL {_dead_letter(found)}"))
-    return view
 
 
 def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
@@ -143,13 +118,15 @@ def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     `event.deduplicate_within`; an OVER aggregate could only keep it for the job-wide state TTL, and
     one ordered by event time would also hold every row, raw bytes included, until the watermark.
     """
-    event_id = quote(spec.event.id)
-    carried = ", ".join(quote(c) for c in [*RAW_COLUMNS, *fields, TS_COLUMN])
+    event_id, seen = quote(spec.event.id), quote(OCCURRENCE_COLUMN)
+    carried = ", ".join(quote(c) for c in ["key", "value", "topic", "partition", "offset", *fields, TS_COLUMN])
     counted = (
         f"{COUNT_OCCURRENCES_FUNCTION}(input => TABLE `__passed` PARTITION BY {event_id}, "
         f"forget_after_ms => CAST({spec.event.deduplicate_within} AS BIGINT))"
     )
     return (
         f"WITH `__passed` AS (SELECT {carried} FROM {quote(judged)} WHERE `__reason` IS NULL) "
-        f"SELECT {carried}, {quote(OCCURRENCE_COLUMN)}, {_repeat_reason(spec)} FROM {counted}"
+        f"SELECT {carried}, {seen}, 'duplicate' AS `__reason`, "
+        f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST({seen} - 1 AS STRING), ' time(s) before') "
+        f"AS `__detail` FROM {counted}"
     )

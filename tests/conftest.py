@@ -86,7 +86,7 @@ def _flink_runner(flink_env: Any, folders: pytest.TempPathFactory, features_at: 
         flink_env.execute_sql(
             create_table(name, spec, {"connector": "filesystem", "path": str(folder), "format": "json"})
         )
-        features, _ = compute_features(flink_env, with_profiles(flink_env, spec, name, None), spec)
+        features = compute_features(flink_env, with_profiles(flink_env, spec, name, None), spec)
         table = features.drop_columns(col(TS_COLUMN))  # the rowtime stays for drift windows; not a feature
         with table.execute().collect() as results:
             columns = table.get_schema().get_field_names()

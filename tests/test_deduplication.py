@@ -4,8 +4,7 @@ from typing import Any
 
 import pytest
 
-from streamscore.shared.features.sql import OCCURRENCE_COLUMN
-from streamscore.streaming.java_functions import COUNT_OCCURRENCES_FUNCTION
+from streamscore.streaming.java_functions import COUNT_OCCURRENCES_FUNCTION, OCCURRENCE_COLUMN
 
 ROWS = 8
 

@@ -106,7 +106,7 @@ def test_each_event_takes_the_profile_version_its_time_falls_in(
         f"`{ARRIVAL_COLUMN}` AS PROCTIME()",
     ]
     flink_env.execute_sql(ddl(name, columns, {"connector": "filesystem", "path": str(tmp_path), "format": "json"}))
-    table = compute_features(flink_env, name, spec)[0].drop_columns(col(TS_COLUMN))
+    table = compute_features(flink_env, name, spec).drop_columns(col(TS_COLUMN))
     with table.execute().collect() as results:
         names = table.get_schema().get_field_names()
         out = {r["event_id"]: r for r in (dict(zip(names, row, strict=True)) for row in results)}
@@ -114,37 +114,3 @@ def test_each_event_takes_the_profile_version_its_time_falls_in(
     counts = {e: out[e]["profile_txn_count_30d"] for e in sorted(out)}
     assert counts == {"d0": 0.0, "d1": 3.0, "d2": 4.0, "d3": 4.0, "e1": 0.0, "f1": 5.0}
     assert out["d3"]["txn_count_24h"] == 3.0  # d1, d2, d3 in 24 h: the versions are not events
-
-
-def test_a_repeated_event_is_left_out_of_the_features_and_of_later_windows(
-    flink_env: Any, tmp_path: Any, payments_spec: PipelineSpec
-) -> None:
-    """g1 sent three times (a producer's retries), the last after g2: one feature row for it, the two
-    copies are the repeats (second and third occurrence), and g2's windows count g1 once."""
-    from pyflink.table.expressions import col
-
-    from streamscore.shared.features.sql import OCCURRENCE_COLUMN, TS_COLUMN
-    from streamscore.streaming.features import compute_features, with_profiles
-    from streamscore.streaming.tables import create_table
-
-    spec = with_streaming(payments_spec, features_at="arrival")
-    g1 = event("g1", "G", T0, 10.0, "m1", "fuel", "pos")
-    arrivals = [g1, g1, event("g2", "G", T0 + MIN, 20.0, "m2", "fuel", "pos"), g1]
-    (tmp_path / "repeats.json").write_text("\n".join(json.dumps(e) for e in arrivals) + "\n")
-    name = f"repeats_{uuid.uuid4().hex[:8]}"
-    options = {"connector": "filesystem", "path": str(tmp_path), "format": "json"}
-    flink_env.execute_sql(create_table(name, spec, options))
-    features, repeats = compute_features(flink_env, with_profiles(flink_env, spec, name, None), spec)
-    assert repeats is not None
-    table = features.drop_columns(col(TS_COLUMN))
-    with table.execute().collect() as results:
-        names = table.get_schema().get_field_names()
-        out = [dict(zip(names, row, strict=True)) for row in results]
-    assert sorted(r["event_id"] for r in out) == ["g1", "g2"]
-    g2 = next(r for r in out if r["event_id"] == "g2")
-    assert (g2["txn_count_1h"], g2["amount_sum_1h"], g2["seconds_since_prev"]) == (2.0, 30.0, 60.0)
-    found = flink_env.sql_query(
-        f"SELECT `event_id`, `{OCCURRENCE_COLUMN}` FROM `{repeats}` WHERE `{OCCURRENCE_COLUMN}` > 1"
-    )
-    with found.execute().collect() as results:
-        assert sorted((r[0], r[1]) for r in results) == [("g1", 2), ("g1", 3)]

@@ -35,8 +35,6 @@ ARRIVAL_COLUMN = "__arrival"
 """A processing-time attribute: what `FLINK_ON_ARRIVAL` orders its window operator by."""
 PROFILE_AS_OF_COLUMN = "__profile_as_of"
 """In `FLINK_ON_ARRIVAL`'s input: a profile version's as_of_ms on a profile row, null on an event."""
-OCCURRENCE_COLUMN = "__occurrence"
-"""Which occurrence of its event id a row is (1: the first): what deduplication dead-letters by."""
 
 _MS_PER_DAY = 86_400_000
 _MS_PER_HOUR = 3_600_000
@@ -57,25 +55,13 @@ class Dialect:
     order_column: str = TS_COLUMN
     """What the windows' OVER is ordered by: the rowtime (each event once the watermark passes it,
     same-time events together) or `ARRIVAL_COLUMN` (each row on arrival)."""
-    deduplicates: bool = False
-    """With `event.deduplicate`, `window_function` also deduplicates by event id within the entity: its
-    stage adds `OCCURRENCE_COLUMN`, and the features are computed for first occurrences only."""
 
 
 SPARK = Dialect(name="spark", window_function=None)
 FLINK = Dialect(name="flink", window_function="WINDOW_FEATURES")
 FLINK_ON_ARRIVAL = Dialect(
-    name="flink",
-    window_function="WINDOW_FEATURES",
-    profile_function="PROFILE_AS_OF",
-    order_column=ARRIVAL_COLUMN,
-    deduplicates=True,
+    name="flink", window_function="WINDOW_FEATURES", profile_function="PROFILE_AS_OF", order_column=ARRIVAL_COLUMN
 )
-
-
-def deduplicates_in_windows(spec: PipelineSpec, dialect: Dialect) -> bool:
-    """Whether the compiled features deduplicate (see `Dialect.deduplicates`)."""
-    return dialect.deduplicates and spec.event.deduplicate
 
 
 def profile_version_column(name: str) -> str:
@@ -140,7 +126,7 @@ def _window_stages(spec: PipelineSpec, dialect: Dialect, source: str) -> list[St
     windowed = [f for f in spec.features if isinstance(f, WindowFeature)]
     since_previous = any(isinstance(f, SincePreviousFeature) for f in spec.features)
     looked_up = dialect.profile_function is not None and bool(profile_features(spec))
-    if not windowed and not since_previous and not looked_up and not deduplicates_in_windows(spec, dialect):
+    if not windowed and not since_previous and not looked_up:
         return []
     if dialect.window_function is not None:
         return _one_operator_stages(spec, dialect, source, windowed)
@@ -189,10 +175,6 @@ def _one_operator_stages(
     outputs = outputs or ["count@0@-1"]  # since_previous alone: the array still has a first element
     lateness = spec.event.max_out_of_orderness
     plan = f"{kinds}|{';'.join(outputs)}|{lateness}"
-    deduplicating = deduplicates_in_windows(spec, dialect)
-    if deduplicating:
-        args.append(f"CAST({quote(spec.event.id)} AS STRING)")
-        plan = f"{kinds}i|{';'.join(outputs)}|{lateness}|{spec.event.deduplicate_within}"
     call = ", ".join([f"'{plan}'", quote(spec.event.time), *args])
     # RANGE: same-time rows are released together; ROWS: each row is answered on its own, on arrival.
     rows = "RANGE" if dialect.order_column == TS_COLUMN else "ROWS"
@@ -200,8 +182,6 @@ def _one_operator_stages(
     aggregates = [f"{dialect.window_function}({call}) OVER {frame} AS `__w`"]
     columns = [f"`__w`[{i + 1}] AS {quote(_intermediate(f.name))}" for i, f in enumerate(windowed)]
     columns.append(f"CAST(`__w`[{len(outputs) + 1}] AS BIGINT) AS {quote(_PREVIOUS_TIME)}")
-    if deduplicating:
-        columns.append(f"CAST(`__w`[{len(outputs) + 2}] AS INT) AS {quote(OCCURRENCE_COLUMN)}")
     events_only = ""
     profiles = profile_features(spec)
     if dialect.profile_function is not None and profiles:
@@ -254,8 +234,7 @@ def compile_features(spec: PipelineSpec, dialect: Dialect, source: str, keep: tu
 
     The last stage's columns are the event id, the entity key, the event time (BIGINT ms), the
     `keep` columns of `source` (the stream keeps its rowtime for drift windows) and one FLOAT
-    column per feature in `FeatureVector.of(spec).names` order. When the dialect deduplicates, the
-    repeats are left out: they are the rows of the stage before the last with `OCCURRENCE_COLUMN` > 1.
+    column per feature in `FeatureVector.of(spec).names` order.
     """
     stages = _window_stages(spec, dialect, source)
     last = stages[-1].name if stages else source
@@ -264,10 +243,7 @@ def compile_features(spec: PipelineSpec, dialect: Dialect, source: str, keep: tu
     columns = [quote(c) for c in carried] + [
         f"CAST({_feature_expr(spec, f)} AS FLOAT) AS {quote(f.name)}" for f in vector.features
     ]
-    first_only = f" WHERE {quote(OCCURRENCE_COLUMN)} = 1" if deduplicates_in_windows(spec, dialect) else ""
-    final = Stage(
-        name=f"{source}__features", source=last, sql=f"SELECT {', '.join(columns)} FROM {quote(last)}{first_only}"
-    )
+    final = Stage(name=f"{source}__features", source=last, sql=f"SELECT {', '.join(columns)} FROM {quote(last)}")
     return [*stages, final]
 
 

@@ -13,7 +13,7 @@ import org.apache.flink.table.functions.AggregateFunction;
 /**
  * WINDOW_FEATURES(plan STRING, time BIGINT, arg...) OVER (PARTITION BY key ORDER BY ...): every
  * windowed feature of an entity in one keyed operator, as ARRAY[feature 1, ..., feature n, latest
- * earlier event time(, occurrence when deduplicating)].
+ * earlier event time].
  *
  * <p>The same figures as one RANGE OVER per window length (shared/features/sql.py, what Spark runs),
  * but Flink gives each OVER its own keyed operator, a shuffle, a buffer of whole rows and, for a
@@ -30,17 +30,10 @@ import org.apache.flink.table.functions.AggregateFunction;
  * entity is not in that one's windows, and of same-time events only those arrived so far count.
  * Rows with a null time (profile rows in the arrival stream) are not events and are skipped.
  *
- * <p>Ordered by arrival it can also deduplicate: given the event id (an argument of kind {@code i})
- * and a horizon, it keeps the ids of the entity's events within the horizon of its latest event
- * time; an event whose id is among them is not accumulated, and the array's last element says
- * which occurrence of its id the row is (1: the first). A repeat is the same event sent again, so
- * it has the same entity; this spares the stream a separate operator keyed by event id, with its
- * own shuffle and state.
- *
- * <p>The plan, written by the feature compiler: {@code kinds|out;out;...|lateness_ms[|dedup_ms]},
- * kinds one letter per argument ({@code n} a number, {@code t} a text, {@code i} the event id),
- * each out {@code agg@window_ms@arg} with agg one of count, sum, mean, max, min, distinct (arg -1 for
- * count). Nulls are skipped as SQL skips them; an aggregate over no value is null.
+ * <p>The plan, written by the feature compiler: {@code kinds|out;out;...|lateness_ms}, kinds one
+ * letter per argument ({@code n} a number, {@code t} a text), each out {@code agg@window_ms@arg} with
+ * agg one of count, sum, mean, max, min, distinct (arg -1 for count). Nulls are skipped as SQL skips
+ * them; an aggregate over no value is null.
  */
 public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.Accumulator> {
 
@@ -58,26 +51,11 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         public long current = Long.MIN_VALUE;
         /** The latest time among the dropped events (Long.MIN_VALUE: none), for the previous event time. */
         public long dropped = Long.MIN_VALUE;
-        /** Deduplicating: the event ids, laid out like times, null once older than the horizon. */
-        public String[] ids = new String[0];
-        /** Deduplicating: how many repeats of each event arrived (and were not accumulated). */
-        public int[] repeats = new int[0];
-        /** Deduplicating: which occurrence of its id the row accumulated last is. */
-        public int occurrence;
     }
 
     private record Output(String agg, long window, int slot) {}
 
-    private record Plan(
-            String text,
-            char[] kinds,
-            int[] slots,
-            int numberArgs,
-            int textArgs,
-            List<Output> outputs,
-            long kept,
-            int idArg,
-            long dedup) {
+    private record Plan(String text, char[] kinds, int[] slots, int numberArgs, int textArgs, List<Output> outputs, long kept) {
 
         static Plan parse(String text) {
             String[] parts = text.split("\\|", -1);
@@ -85,13 +63,8 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             int[] slots = new int[kinds.length];
             int numbers = 0;
             int texts = 0;
-            int idArg = -1;
             for (int i = 0; i < kinds.length; i++) {
-                if (kinds[i] == 'i') {
-                    idArg = i;
-                } else {
-                    slots[i] = kinds[i] == 'n' ? numbers++ : texts++;
-                }
+                slots[i] = kinds[i] == 'n' ? numbers++ : texts++;
             }
             List<Output> outputs = new ArrayList<>();
             long longest = 0;
@@ -102,16 +75,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
                 outputs.add(new Output(f[0], window, arg < 0 ? -1 : slots[arg]));
                 longest = Math.max(longest, window);
             }
-            long dedup = parts.length > 3 ? Long.parseLong(parts[3]) : -1;
-            if ((dedup >= 0) != (idArg >= 0)) {
-                throw new IllegalArgumentException("a deduplicating plan needs both an id argument and a horizon: " + text);
-            }
-            long kept = Math.max(longest + Long.parseLong(parts[2]), dedup);
-            return new Plan(text, kinds, slots, numbers, texts, outputs, kept, idArg, dedup);
-        }
-
-        boolean deduplicates() {
-            return idArg >= 0;
+            return new Plan(text, kinds, slots, numbers, texts, outputs, longest + Long.parseLong(parts[2]));
         }
     }
 
@@ -136,13 +100,6 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             return;
         }
         long now = time;
-        String id = p.deduplicates() && args[p.idArg] != null ? args[p.idArg].toString() : null;
-        acc.occurrence = 1;
-        int earlier = id == null ? -1 : indexOf(acc, id);
-        if (earlier >= 0) {
-            acc.occurrence = ++acc.repeats[earlier] + 1;
-            return;
-        }
         acc.current = now;
         acc.latest = Math.max(acc.latest, now);
         grow(acc, p, acc.size + 1);
@@ -154,19 +111,10 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         System.arraycopy(acc.times, row, acc.times, row + 1, later);
         System.arraycopy(acc.numbers, row * p.numberArgs, acc.numbers, (row + 1) * p.numberArgs, later * p.numberArgs);
         System.arraycopy(acc.texts, row * p.textArgs, acc.texts, (row + 1) * p.textArgs, later * p.textArgs);
-        if (p.deduplicates()) {
-            System.arraycopy(acc.ids, row, acc.ids, row + 1, later);
-            System.arraycopy(acc.repeats, row, acc.repeats, row + 1, later);
-            acc.ids[row] = id;
-            acc.repeats[row] = 0;
-        }
         acc.size++;
         acc.times[row] = now;
         for (int i = 0; i < p.kinds.length; i++) {
             Object value = args[i];
-            if (p.kinds[i] == 'i') {
-                continue;
-            }
             if (p.kinds[i] == 'n') {
                 acc.numbers[row * p.numberArgs + p.slots[i]] = value == null ? Double.NaN : ((Number) value).doubleValue();
             } else {
@@ -174,20 +122,6 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             }
         }
         drop(acc, p, acc.latest - p.kept);
-        if (p.deduplicates()) {
-            for (int i = 0; i < acc.size && acc.times[i] < acc.latest - p.dedup; i++) {
-                acc.ids[i] = null;
-            }
-        }
-    }
-
-    private static int indexOf(Accumulator acc, String id) {
-        for (int i = acc.size - 1; i >= 0; i--) {
-            if (id.equals(acc.ids[i])) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     /** Drops the events before `oldest` (the arrays are in time order, so they are a prefix). */
@@ -205,11 +139,6 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         System.arraycopy(acc.numbers, gone * p.numberArgs, acc.numbers, 0, kept * p.numberArgs);
         System.arraycopy(acc.texts, gone * p.textArgs, acc.texts, 0, kept * p.textArgs);
         Arrays.fill(acc.texts, kept * p.textArgs, acc.size * p.textArgs, null);
-        if (p.deduplicates()) {
-            System.arraycopy(acc.ids, gone, acc.ids, 0, kept);
-            System.arraycopy(acc.repeats, gone, acc.repeats, 0, kept);
-            Arrays.fill(acc.ids, kept, acc.size, null);
-        }
         acc.size = kept;
     }
 
@@ -221,20 +150,13 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         acc.times = Arrays.copyOf(acc.times, capacity);
         acc.numbers = Arrays.copyOf(acc.numbers, capacity * p.numberArgs);
         acc.texts = Arrays.copyOf(acc.texts, capacity * p.textArgs);
-        if (p.deduplicates()) {
-            acc.ids = Arrays.copyOf(acc.ids, capacity);
-            acc.repeats = Arrays.copyOf(acc.repeats, capacity);
-        }
     }
 
     @Override
     @DataTypeHint("ARRAY<DOUBLE>")
     public Double[] getValue(Accumulator acc) {
         Plan p = plan;
-        Double[] out = new Double[p.outputs.size() + (p.deduplicates() ? 2 : 1)];
-        if (p.deduplicates()) {
-            out[p.outputs.size() + 1] = (double) acc.occurrence;
-        }
+        Double[] out = new Double[p.outputs.size() + 1];
         if (acc.current == Long.MIN_VALUE) {
             return out;  // no event accumulated yet (a profile row arrived first)
         }
