@@ -120,6 +120,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
 
     workdir = str(settings.workdir.resolve())
     tracking_uri = default_tracking_uri(settings.workdir)
+    watching = watched(spec)
     t_env.create_temporary_function(
         "SCORE",
         champion_scorer(
@@ -130,12 +131,12 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
             poll_interval_ms=spec.streaming.model_poll_interval,
             review_band=tuple(spec.decision.review_band) if spec.decision.review_band else None,
             shadow=spec.streaming.shadow,
-            watched=watched(spec),
+            watched=watching,
             drift_slide_ms=spec.drift.slide,
         ),
     )
-    # With drift, the event time too: the scorer sums the watched values per window slice.
-    arguments = ", ".join(quote(n) for n in [*vector.names, *([spec.event.time] if spec.drift.enabled else [])])
+    # Watching drift, the event time too: the scorer sums the watched values per window slice.
+    arguments = ", ".join(quote(n) for n in [*vector.names, *([spec.event.time] if watching else [])])
     t_env.create_temporary_view("scored_rows", t_env.sql_query(f"SELECT *, SCORE({arguments}) AS s FROM `features`"))
     t_env.create_temporary_view(
         "scored",
