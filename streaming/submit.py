@@ -70,7 +70,17 @@ def flink_run(
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False)
     output = result.stdout + result.stderr
     if result.returncode != 0:
-        tail = "\n".join(output.splitlines()[-25:])
-        raise StreamscoreError(f"flink run failed with exit code {result.returncode}:\n{tail}")
+        raise StreamscoreError(f"flink run failed with exit code {result.returncode}:\n{_causes(output)}")
     job_id = next((line.split()[-1] for line in output.splitlines() if line.startswith("submitted job ")), None)
     return Submission(job_id, output)
+
+
+def _causes(output: str, limit: int = 40) -> str:
+    """The client's messages without the Java stack frames: the root cause (a missing savepoint file, a
+    Python traceback from the job's planning) sits above the frames, which would fill any tail."""
+    kept: list[str] = []
+    for line in output.splitlines():
+        frame = line.lstrip().startswith(("at ", "... ")) and line[:1].isspace()
+        if line.strip() and not frame and line not in kept:
+            kept.append(line)
+    return "\n".join(kept[-limit:])

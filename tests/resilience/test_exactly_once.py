@@ -27,6 +27,8 @@ def _kill(service: Any) -> None:
 
 
 def _latest_checkpoint(stack: Any, job_id: str) -> str:
+    """Read after the job has ended: while it runs, the REST answer can lag a checkpoint (checkpoints every 2 s,
+    the handler's cache ~3 s) and the one it names may already be subsumed and deleted (one is retained)."""
     url = f"{stack.flink_rest_url}/jobs/{job_id}/checkpoints"
     found: dict[str, Any] = {}
 
@@ -70,9 +72,9 @@ def test_a_failure_loses_and_duplicates_nothing(
     taskmanager, broker = FlinkTaskManager(flink_stack, 1), KafkaBroker(flink_stack, 2)
 
     def restart_job() -> str:
-        checkpoint = _latest_checkpoint(flink_stack, job_id)
         requests.patch(f"{flink_stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
         wait(lambda: job_state(flink_stack, job_id) == "CANCELED", 60, "the job to cancel")
+        checkpoint = _latest_checkpoint(flink_stack, job_id)
         return submit(spec_file, scoring.workdir, group_id=group, parallelism=2, profile=profile, savepoint=checkpoint)
 
     inject: dict[str, Callable[[], str]] = {
