@@ -15,10 +15,11 @@ from pyflink.table import StatementSet, TableEnvironment
 from streamscore.shared.drift.monitored import monitored
 from streamscore.shared.features.sql import TS_COLUMN, interval, quote
 from streamscore.shared.spec import PipelineSpec
+from streamscore.streaming.drift_partials import stride_of
 from streamscore.streaming.drift_records import RESULT_COLUMNS, drift_records
 from streamscore.streaming.java_functions import DRIFT_PARTIALS_FUNCTION
 from streamscore.streaming.kafka_tables import KafkaSettings, kafka_sink
-from streamscore.streaming.scorer import Watched, partials_field
+from streamscore.streaming.scorer import PARTIALS_FIELD, Watched
 
 DRIFT_COLUMNS = [
     "`feature` STRING NOT NULL",
@@ -73,21 +74,20 @@ def add_drift(
     """
     drift = spec.drift
     watching = monitored(spec)
-    partials = ", ".join(f"s.{quote(partials_field(k))} AS `p{k}`" for k in range(len(watching)))
+    stride = stride_of(m.max_bins for m in watching)
     t_env.create_temporary_view(
         "drift_partials",
         t_env.sql_query(
-            f"SELECT {quote(TS_COLUMN)}, s.`model_version` AS `model_version`, {partials} "
-            f"FROM {quote(scored_rows)} WHERE s.{quote(partials_field(0))} IS NOT NULL"
+            f"SELECT {quote(TS_COLUMN)}, s.`model_version` AS `model_version`, s.{quote(PARTIALS_FIELD)} AS `p` "
+            f"FROM {quote(scored_rows)} WHERE s.{quote(PARTIALS_FIELD)} IS NOT NULL"
         ),
     )
-    columns = ", ".join(f"{DRIFT_PARTIALS_FUNCTION}(`p{k}`) AS `w{k}`" for k in range(len(watching)))
     t_env.create_temporary_view(
         "drift_windows",
         t_env.sql_query(
             "SELECT `window_start`, `window_end`, `window_time`, `model_version`, "
-            f"{columns} FROM TABLE(HOP(TABLE `drift_partials`, DESCRIPTOR({quote(TS_COLUMN)}), "
-            f"{interval(drift.slide)}, {interval(drift.window)})) "
+            f"{DRIFT_PARTIALS_FUNCTION}(`p`, {stride}) AS `w` FROM TABLE(HOP(TABLE `drift_partials`, "
+            f"DESCRIPTOR({quote(TS_COLUMN)}), {interval(drift.slide)}, {interval(drift.window)})) "
             "GROUP BY `window_start`, `window_end`, `window_time`, `model_version`"
         ),
     )
@@ -101,13 +101,12 @@ def add_drift(
         ),
     )
     record_names = ", ".join(quote(name) for name, _ in RESULT_COLUMNS)
-    arguments = ", ".join(f"`w{k}`" for k in range(len(watching)))
     t_env.create_temporary_view(
         "drift_records",
         t_env.sql_query(
             "SELECT d.`feature`, w.`window_start`, w.`window_end`, w.`window_time`, w.`model_version`, "
             f"{', '.join(f'd.{quote(n)}' for n, _ in RESULT_COLUMNS[1:])} "
-            f"FROM `drift_windows` AS w, LATERAL TABLE(DRIFT_RECORDS(w.`model_version`, {arguments})) "
+            f"FROM `drift_windows` AS w, LATERAL TABLE(DRIFT_RECORDS(w.`model_version`, w.`w`)) "
             f"AS d({record_names})"
         ),
     )

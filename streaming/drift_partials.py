@@ -1,14 +1,17 @@
 """Drift partials: what the scorer sums per Arrow batch and window slice, and the window aggregate merges.
 
-The partials of one watched distribution over some events are one array: `PARTIALS` (nulls, sum,
-sum of squares, min, max), then one count per baseline bin up to the spec's `max_bins`. Min and
-max of no value are +inf and -inf, so merging is plain addition, min and max. The scorer already
-holds each batch in numpy and bins every watched value, so it also sums them per slice of the
-drift windows (their slide: a hop window is a union of whole slides): the JVM's window aggregate
-(`DRIFT_PARTIALS`, Java, deploy/jvm/flink-udf) then merges a few arrays per batch instead of
-buffering and counting every scored row.
+The partials of one watched distribution over some events are `PARTIALS` (nulls, sum, sum of
+squares, min, max), then one count per baseline bin, padded with zeros to the layout's `stride`
+(the most bins any watched distribution may have, plus the leading five). Min and max of no value
+are +inf and -inf, so merging is plain addition, min and max. The scorer already holds each batch
+in numpy and bins every watched value, so it also sums them per slice of the drift windows (their
+slide: a hop window is a union of whole slides) into one array per slice, all distributions side
+by side: the JVM's window aggregate (`DRIFT_PARTIALS`, Java, deploy/jvm/flink-udf) then merges a
+few arrays per batch instead of buffering and counting every scored row, and the scorer hands
+Arrow one list column, not one per distribution (each costs a conversion per batch).
 """
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,9 +20,15 @@ import numpy.typing as npt
 from streamscore.shared.drift.window_stats import WindowStats
 
 PARTIALS = ("nulls", "sum", "sum_squares", "min", "max")
-"""Leading elements of each partials array; the bin counts follow."""
+"""Leading elements of each distribution's partials; the bin counts follow."""
 
 Groups = npt.NDArray[np.intp]
+Column = Sequence[float | None]
+
+
+def stride_of(max_bins: Iterable[int]) -> int:
+    """The length of each distribution's partials: the leading figures and the most bins of any."""
+    return len(PARTIALS) + max(max_bins)
 
 
 def slices_of(times_ms: npt.NDArray[np.int64], slide_ms: int) -> tuple[Groups, Groups]:
@@ -29,27 +38,39 @@ def slices_of(times_ms: npt.NDArray[np.int64], slide_ms: int) -> tuple[Groups, G
 
 
 def partials(
-    values: npt.NDArray[np.floating[Any]], bins: npt.NDArray[np.int16], groups: Groups, n_groups: int, max_bins: int
+    rows: npt.NDArray[np.floating[Any]], bins: npt.NDArray[np.int16], groups: Groups, n_groups: int, stride: int
 ) -> npt.NDArray[np.float64]:
-    """One partials row per group, from the values and their baseline bins (-1 = null)."""
-    present = bins >= 0
-    members, kept = groups[present], values[present].astype(np.float64)
-    out = np.zeros((n_groups, len(PARTIALS) + max_bins))
-    out[:, 0] = np.bincount(groups[~present], minlength=n_groups)
-    out[:, 1] = np.bincount(members, weights=kept, minlength=n_groups)
-    out[:, 2] = np.bincount(members, weights=kept * kept, minlength=n_groups)
-    low, high = np.full(n_groups, np.inf), np.full(n_groups, -np.inf)
-    np.minimum.at(low, members, kept)
-    np.maximum.at(high, members, kept)
-    out[:, 3], out[:, 4] = low, high
-    counts = np.bincount(members * max_bins + bins[present], minlength=n_groups * max_bins)
-    out[:, len(PARTIALS) :] = counts.reshape(n_groups, max_bins)
-    return out
+    """One array per group: the partials of each row of `rows` (distributions x events), given each
+    value's baseline bin (-1 = null), side by side, `stride` apart. Every group must have an event."""
+    width = len(rows)
+    order = np.argsort(groups, kind="stable")
+    starts = np.searchsorted(groups[order], np.arange(n_groups))
+    values, present = rows[:, order].astype(np.float64), bins[:, order] >= 0
+    zeroed = np.where(present, values, 0.0)
+    out = np.zeros((n_groups, width, stride))
+    out[:, :, 0] = np.add.reduceat(~present, starts, axis=1, dtype=np.int64).T
+    out[:, :, 1] = np.add.reduceat(zeroed, starts, axis=1).T
+    out[:, :, 2] = np.add.reduceat(zeroed * zeroed, starts, axis=1).T
+    out[:, :, 3] = np.minimum.reduceat(np.where(present, values, np.inf), starts, axis=1).T
+    out[:, :, 4] = np.maximum.reduceat(np.where(present, values, -np.inf), starts, axis=1).T
+    max_bins = stride - len(PARTIALS)
+    cells = (groups * width + np.arange(width)[:, None]) * max_bins + bins
+    counts = np.bincount(cells[bins >= 0], minlength=n_groups * width * max_bins)
+    out[:, :, len(PARTIALS) :] = counts.reshape(n_groups, width, max_bins)
+    return out.reshape(n_groups, width * stride)
 
 
-def window_stats(column: list[float | None]) -> WindowStats:
-    """A window's statistics from its merged partials (`DRIFT_PARTIALS` gives null min and max, sum and
-    sum of squares when the window holds no value)."""
+def split(packed: Column, width: int) -> list[Column]:
+    """The `width` distributions' partials of one packed array."""
+    if len(packed) % width:
+        raise ValueError(f"{len(packed)} partials do not split into {width} distributions")
+    stride = len(packed) // width
+    return [packed[k * stride : (k + 1) * stride] for k in range(width)]
+
+
+def window_stats(column: Column) -> WindowStats:
+    """A window's statistics from one distribution's merged partials (`DRIFT_PARTIALS` gives null min
+    and max, sum and sum of squares when the window holds no value)."""
     nulls, total, squares, low, high = column[: len(PARTIALS)]
     bins = [int(c or 0) for c in column[len(PARTIALS) :]]
     return WindowStats(

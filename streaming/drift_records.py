@@ -18,7 +18,7 @@ from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
 from streamscore.shared.drift.assessment import assess, baseline_entry
 from streamscore.shared.spec import DriftThresholds
-from streamscore.streaming.drift_partials import window_stats
+from streamscore.streaming.drift_partials import split, window_stats
 
 log = logging.getLogger("streamscore.drift")
 
@@ -71,10 +71,11 @@ class DriftRecords(TableFunction):
             for statistic in ("psi", "js_distance"):
                 feature.gauge(f"{statistic}_millionths", lambda n=name, s=statistic: round(self.latest[n][s] * 1e6))
 
-    def eval(self, model_version: str, *columns: list[float | None]) -> Any:
+    def eval(self, model_version: str, packed: list[float | None]) -> Any:
         if model_version not in self.baselines:  # verified once per model version and worker
             self.baselines[model_version] = self.registry.baseline(model_version)
         baseline = self.baselines[model_version]
+        columns = split(packed, len(self.names))
         for name, column, thresholds in zip(self.names, columns, self.thresholds, strict=True):
             stats = window_stats(column)
             record = assess(stats, baseline_entry(baseline, name), DriftThresholds(**thresholds), self.min_count)

@@ -24,8 +24,8 @@ from streamscore.shared.bundle import BASELINE_FILE
 from streamscore.shared.drift.assessment import baseline_entry
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.hashing import feature_hash
-from streamscore.shared.reference import bin_index
-from streamscore.streaming.drift_partials import partials, slices_of
+from streamscore.shared.reference import bin_rows
+from streamscore.streaming.drift_partials import partials, slices_of, stride_of
 
 log = logging.getLogger("streamscore.scorer")
 SCORE_BINS = 10
@@ -34,10 +34,9 @@ Watched = tuple[tuple[str, int | None, int], ...]
 """(name, position in the vector or None for the score, most bins) per watched distribution."""
 
 
-def partials_field(k: int) -> str:
-    """The result field with the k-th watched distribution's partials (streaming/drift_partials.py): set
-    on the first row of each window slice in a batch, null on the others."""
-    return f"drift_partials_{k}"
+PARTIALS_FIELD = "drift_partials"
+"""The result field with the watched distributions' partials (streaming/drift_partials.py): set on the
+first row of each window slice in a batch, null on the others."""
 
 
 def result_type(watched: Watched) -> Any:
@@ -50,7 +49,7 @@ def result_type(watched: Watched) -> Any:
             DataTypes.FIELD("feature_hash", DataTypes.BIGINT()),
             DataTypes.FIELD("challenger_score", DataTypes.FLOAT()),
             DataTypes.FIELD("challenger_version", DataTypes.STRING()),
-            *[DataTypes.FIELD(partials_field(k), DataTypes.ARRAY(DataTypes.DOUBLE())) for k in range(len(watched))],
+            *([DataTypes.FIELD(PARTIALS_FIELD, DataTypes.ARRAY(DataTypes.DOUBLE()))] if watched else []),
         ]
     )
 
@@ -214,13 +213,13 @@ class ChampionScorer(ScalarFunction):
         """The drift partials of this batch per window slice, on the first row of each slice: that row's
         event time puts them in their slice's windows."""
         groups, first = slices_of(times, self.drift_slide_ms)
-        for k, ((_, position, max_bins), edges) in enumerate(zip(self.watched, champion.edges, strict=True)):
-            values = scores if position is None else features[:, position]
-            rows = partials(values, bin_index(values, edges), groups, len(first), max_bins)
-            column = np.full(len(result), None, dtype=object)
-            for row, index in zip(rows, first, strict=True):
-                column[index] = row
-            result[partials_field(k)] = column
+        values = np.stack([scores if position is None else features[:, position] for _, position, _ in self.watched])
+        bins = bin_rows(values, champion.edges)
+        rows = partials(values, bins, groups, len(first), stride_of(m for _, _, m in self.watched))
+        column = np.full(len(result), None, dtype=object)
+        for row, index in zip(rows, first, strict=True):
+            column[index] = row
+        result[PARTIALS_FIELD] = column
 
 
 def champion_scorer(**settings: Any) -> Any:
