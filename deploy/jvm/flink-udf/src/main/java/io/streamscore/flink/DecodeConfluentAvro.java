@@ -52,18 +52,20 @@ public class DecodeConfluentAvro extends ScalarFunction {
     private transient AvroToRowDataConverters.AvroToRowDataConverter converter;
     private transient Map<Integer, GenericDatumReader<GenericRecord>> readers;
     private transient BinaryDecoder decoder;
-    private transient String configuredSchema;
-    private transient String configuredUrl;
+    private transient StringData schemaArgument;
+    private transient StringData urlArgument;
+    /** The registry URL and reader schema set up, interned: one object per configuration in the JVM. */
+    private transient String configuration;
 
-    /** A message a thread decoded, with its result. */
-    private record Decoded(Thread thread, byte[] message, String readerSchema, RowData result) {}
+    /** A message a thread decoded under a configuration, with its result. */
+    private record Decoded(Thread thread, byte[] message, String configuration, RowData result) {}
 
     /**
      * The last message each task thread decoded, in a slot chosen by its thread id. The planner calls
-     * the function once for the rowtime (in the source's watermark generator) and again in the
-     * validation's projection, in the same chained task thread but on two instances of this class;
-     * the second call finds the bytes here instead of decoding them again. Decoding is a pure function
-     * of the bytes and the reader schema. Slots rather than a ThreadLocal: a task thread's ThreadLocal
+     * the function for the rowtime (in the source's watermark generator) and for each field the
+     * validation's projection reads, in the same chained task thread but on two instances of this
+     * class; every call after the first finds the bytes here instead of decoding them again. Decoding
+     * is a pure function of the bytes, the reader schema and the registry. Slots rather than a ThreadLocal: a task thread's ThreadLocal
      * map is crowded and that lookup alone took 5 % of the TaskManager's CPU (JFR). Two threads on one
      * slot only miss; an entry is used only by the thread that wrote it.
      */
@@ -74,25 +76,32 @@ public class DecodeConfluentAvro extends ScalarFunction {
         readers = new HashMap<>();
     }
 
-    public RowData eval(byte[] message, String readerSchema, String registryUrl) {
+    /**
+     * Takes the schema and URL as StringData: converting the schema literal (kilobytes) to a Java String
+     * on every call cost a fifth of the source thread (JFR), and the planner calls this several times
+     * per record (once per decoded field it reads).
+     */
+    public RowData eval(byte[] message, StringData readerSchema, StringData registryUrl) {
+        if (readerSchema != schemaArgument || registryUrl != urlArgument) {
+            setUp(readerSchema, registryUrl);
+        }
         Thread thread = Thread.currentThread();
         int slot = (int) (thread.getId() & (LAST.length() - 1));
         Decoded last = LAST.get(slot);
         if (message != null
                 && last != null
                 && last.thread() == thread
-                && readerSchema.equals(last.readerSchema())
+                && last.configuration() == configuration
                 && Arrays.equals(message, last.message())) {
             return last.result();
         }
-        RowData result = decode(message, readerSchema, registryUrl);
+        RowData result = decode(message);
         // the caller may reuse its array
-        LAST.lazySet(slot, new Decoded(thread, message == null ? null : message.clone(), readerSchema, result));
+        LAST.lazySet(slot, new Decoded(thread, message == null ? null : message.clone(), configuration, result));
         return result;
     }
 
-    private RowData decode(byte[] message, String readerSchema, String registryUrl) {
-        setUp(readerSchema, registryUrl);
+    private RowData decode(byte[] message) {
         if (message == null || message.length < HEADER) {
             return failure("not_wire_format: " + (message == null ? "null value" : message.length + " bytes"), null);
         }
@@ -136,17 +145,21 @@ public class DecodeConfluentAvro extends ScalarFunction {
         }
     }
 
-    private void setUp(String readerSchema, String registryUrl) {
-        if (readerSchema.equals(configuredSchema) && registryUrl.equals(configuredUrl)) {
+    private void setUp(StringData readerSchema, StringData registryUrl) {
+        schemaArgument = readerSchema;
+        urlArgument = registryUrl;
+        String schema = readerSchema.toString();
+        String url = registryUrl.toString();
+        String wanted = (url + "\n" + schema).intern();
+        if (wanted == configuration) {
             return;
         }
-        reader = new Schema.Parser().parse(readerSchema);
-        RowType rowType = (RowType) AvroSchemaConverter.convertToDataType(readerSchema).getLogicalType();
+        reader = new Schema.Parser().parse(schema);
+        RowType rowType = (RowType) AvroSchemaConverter.convertToDataType(schema).getLogicalType();
         converter = AvroToRowDataConverters.createRowConverter(rowType);
-        registry = new CachedSchemaRegistryClient(registryUrl, MAX_CACHED_SCHEMAS);
+        registry = new CachedSchemaRegistryClient(url, MAX_CACHED_SCHEMAS);
         readers = new HashMap<>();
-        configuredSchema = readerSchema;
-        configuredUrl = registryUrl;
+        configuration = wanted;
     }
 
     private static RowData failure(String reason, Integer schemaId) {
@@ -159,7 +172,10 @@ public class DecodeConfluentAvro extends ScalarFunction {
     @Override
     public TypeInference getTypeInference(DataTypeFactory typeFactory) {
         return TypeInference.newBuilder()
-                .typedArguments(DataTypes.BYTES(), DataTypes.STRING(), DataTypes.STRING())
+                .typedArguments(
+                        DataTypes.BYTES(),
+                        DataTypes.STRING().bridgedTo(StringData.class),
+                        DataTypes.STRING().bridgedTo(StringData.class))
                 .outputTypeStrategy(call -> {
                     String schema = call.getArgumentValue(1, String.class)
                             .orElseThrow(() -> new ValidationException(
