@@ -30,24 +30,29 @@ def quantile_edges(values: FloatArray, bins: int) -> list[float]:
     return [float(q) for q in np.unique(quantiles)]
 
 
-def bin_rows(rows: FloatArray, edges: Sequence[list[float]]) -> npt.NDArray[np.int16]:
-    """The bin of each value of each row over that row's edges, -1 for NaN: what the stream counts per
-    window, for all watched distributions of a batch at once.
+def edge_matrix(edges: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
+    """Each row's edges in one matrix, shorter rows padded with NaN (which compares false: no bin for
+    it): what `bin_rows` reads, built once per model, not per batch."""
+    padded = np.full((len(edges), max((len(e) for e in edges), default=0)), np.nan)
+    for k, row_edges in enumerate(edges):
+        padded[k, : len(row_edges)] = row_edges
+    return padded
+
+
+def bin_rows(rows: FloatArray, edges: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:
+    """The bin of each value of each row over that row's edges (`edge_matrix`), -1 for NaN: what the
+    stream counts per window, for all watched distributions of a batch at once.
 
     Counting the edges at or below each value, one pass per edge over the whole matrix, is about 5x
     faster than a binary search per row at a scoring batch's size (fewer than 30 edges a row).
 
-    >>> bin_rows(np.array([[0.0, 1.0, 1.5, 2.0, np.nan]]), [[1.0, 2.0]]).tolist()
+    >>> bin_rows(np.array([[0.0, 1.0, 1.5, 2.0, np.nan]]), edge_matrix([[1.0, 2.0]])).tolist()
     [[0, 1, 1, 2, -1]]
     """
-    width = max((len(e) for e in edges), default=0)
-    padded = np.full((len(edges), width), np.nan)  # NaN edges compare false: no bin for them
-    for k, row_edges in enumerate(edges):
-        padded[k, : len(row_edges)] = row_edges
     values = rows.astype(np.float64)
     out = np.zeros(values.shape, dtype=np.int16)
-    for j in range(width):
-        out += values >= padded[:, j : j + 1]
+    for j in range(edges.shape[1]):
+        out += values >= edges[:, j : j + 1]
     out[np.isnan(values)] = -1
     return out
 

@@ -96,6 +96,7 @@ def add_drift(
         drift_records(
             **registry,
             names=[m.name for m in watching],
+            stride=stride,
             thresholds=[drift.thresholds_for(m.name).model_dump() for m in watching],
             min_count=drift.min_count,
         ),

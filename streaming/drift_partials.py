@@ -45,7 +45,8 @@ def partials(
     width = len(rows)
     order = np.argsort(groups, kind="stable")
     starts = np.searchsorted(groups[order], np.arange(n_groups))
-    values, present = rows[:, order].astype(np.float64), bins[:, order] >= 0
+    counted = bins >= 0
+    values, present = rows[:, order].astype(np.float64), counted[:, order]
     zeroed = np.where(present, values, 0.0)
     out = np.zeros((n_groups, width, stride))
     out[:, :, 0] = np.add.reduceat(~present, starts, axis=1, dtype=np.int64).T
@@ -55,16 +56,15 @@ def partials(
     out[:, :, 4] = np.maximum.reduceat(np.where(present, values, -np.inf), starts, axis=1).T
     max_bins = stride - len(PARTIALS)
     cells = (groups * width + np.arange(width)[:, None]) * max_bins + bins
-    counts = np.bincount(cells[bins >= 0], minlength=n_groups * width * max_bins)
+    counts = np.bincount(cells[counted], minlength=n_groups * width * max_bins)
     out[:, :, len(PARTIALS) :] = counts.reshape(n_groups, width, max_bins)
     return out.reshape(n_groups, width * stride)
 
 
-def split(packed: Column, width: int) -> list[Column]:
-    """The `width` distributions' partials of one packed array."""
-    if len(packed) % width:
-        raise ValueError(f"{len(packed)} partials do not split into {width} distributions")
-    stride = len(packed) // width
+def split(packed: Column, width: int, stride: int) -> list[Column]:
+    """The `width` distributions' partials of one packed array, `stride` apart."""
+    if len(packed) != width * stride:
+        raise ValueError(f"{len(packed)} partials do not split into {width} distributions of {stride}")
     return [packed[k * stride : (k + 1) * stride] for k in range(width)]
 
 

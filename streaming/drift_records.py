@@ -48,6 +48,7 @@ class DriftRecords(TableFunction):
         workdir: str,
         tracking_uri: str,
         names: list[str],
+        stride: int,
         thresholds: list[dict[str, float]],
         min_count: int,
     ) -> None:
@@ -55,6 +56,7 @@ class DriftRecords(TableFunction):
         self.workdir = workdir
         self.tracking_uri = tracking_uri
         self.names = names
+        self.stride = stride
         self.thresholds = thresholds
         self.min_count = min_count
 
@@ -75,7 +77,7 @@ class DriftRecords(TableFunction):
         if model_version not in self.baselines:  # verified once per model version and worker
             self.baselines[model_version] = self.registry.baseline(model_version)
         baseline = self.baselines[model_version]
-        columns = split(packed, len(self.names))
+        columns = split(packed, len(self.names), self.stride)
         for name, column, thresholds in zip(self.names, columns, self.thresholds, strict=True):
             stats = window_stats(column)
             record = assess(stats, baseline_entry(baseline, name), DriftThresholds(**thresholds), self.min_count)

@@ -24,7 +24,7 @@ from streamscore.shared.bundle import BASELINE_FILE
 from streamscore.shared.drift.assessment import baseline_entry
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.hashing import feature_hash
-from streamscore.shared.reference import bin_rows
+from streamscore.shared.reference import bin_rows, edge_matrix
 from streamscore.streaming.drift_partials import partials, slices_of, stride_of
 
 log = logging.getLogger("streamscore.scorer")
@@ -68,7 +68,7 @@ class LoadedModel:
         self.threshold = float(manifest["threshold"])
         self.registry_version = registry_version
         baseline = json.loads((path / BASELINE_FILE).read_text())
-        self.edges = [self._edges(baseline, name, max_bins) for name, _, max_bins in watched]
+        self.edges = edge_matrix([self._edges(baseline, name, max_bins) for name, _, max_bins in watched])
         self._smoke_test(baseline["features"])
 
     def _edges(self, baseline: dict[str, Any], name: str, max_bins: int) -> list[float]:
@@ -113,6 +113,7 @@ class ChampionScorer(ScalarFunction):
         self.review_band = review_band
         self.shadow = shadow
         self.watched = watched
+        self.stride = stride_of(m for _, _, m in watched) if watched else 0
         self.drift_slide_ms = drift_slide_ms
 
     def open(self, function_context: FunctionContext) -> None:
@@ -215,7 +216,7 @@ class ChampionScorer(ScalarFunction):
         groups, first = slices_of(times, self.drift_slide_ms)
         values = np.stack([scores if position is None else features[:, position] for _, position, _ in self.watched])
         bins = bin_rows(values, champion.edges)
-        rows = partials(values, bins, groups, len(first), stride_of(m for _, _, m in self.watched))
+        rows = partials(values, bins, groups, len(first), self.stride)
         column = np.full(len(result), None, dtype=object)
         for row, index in zip(rows, first, strict=True):
             column[index] = row

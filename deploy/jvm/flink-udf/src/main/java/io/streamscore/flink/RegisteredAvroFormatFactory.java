@@ -1,9 +1,9 @@
 package io.streamscore.flink;
 
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.util.Set;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
@@ -89,10 +89,11 @@ public class RegisteredAvroFormatFactory implements SerializationFormatFactory {
     /** The wire format's header for one schema id; this format only writes. */
     static final class FixedId implements SchemaCoder.SchemaCoderProvider, SchemaCoder {
         private static final long serialVersionUID = 1L;
-        private final int id;
+        /** Magic byte 0, then the id big-endian: the same five bytes before every record. */
+        private final byte[] header;
 
         FixedId(int id) {
-            this.id = id;
+            this.header = ByteBuffer.allocate(5).put((byte) 0).putInt(id).array();
         }
 
         @Override
@@ -107,10 +108,7 @@ public class RegisteredAvroFormatFactory implements SerializationFormatFactory {
 
         @Override
         public void writeSchema(Schema schema, OutputStream out) throws IOException {
-            DataOutputStream data = new DataOutputStream(out);
-            data.writeByte(0);
-            data.writeInt(id);
-            data.flush();
+            out.write(header);
         }
     }
 }
