@@ -5,11 +5,9 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.function.UnaryOperator;
 
 import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.CachedSchemaRegistryClient;
 import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.rest.exceptions.RestClientException;
@@ -18,9 +16,8 @@ import org.apache.flink.avro.shaded.org.apache.avro.Schema;
 import org.apache.flink.avro.shaded.org.apache.avro.generic.GenericDatumReader;
 import org.apache.flink.avro.shaded.org.apache.avro.generic.GenericRecord;
 import org.apache.flink.avro.shaded.org.apache.avro.io.BinaryDecoder;
-import org.apache.flink.avro.shaded.org.apache.avro.io.Decoder;
 import org.apache.flink.avro.shaded.org.apache.avro.io.DecoderFactory;
-import org.apache.flink.avro.shaded.org.apache.avro.util.Utf8;
+import org.apache.flink.formats.avro.AvroToRowDataConverters;
 import org.apache.flink.formats.avro.typeutils.AvroSchemaConverter;
 import org.apache.flink.table.api.DataTypes;
 import org.apache.flink.table.api.ValidationException;
@@ -32,6 +29,7 @@ import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ScalarFunction;
 import org.apache.flink.table.types.DataType;
 import org.apache.flink.table.types.inference.TypeInference;
+import org.apache.flink.table.types.logical.RowType;
 
 /**
  * DECODE_CONFLUENT_AVRO(message BYTES, reader_schema STRING literal, registry_url STRING literal)
@@ -51,9 +49,8 @@ public class DecodeConfluentAvro extends ScalarFunction {
 
     private transient CachedSchemaRegistryClient registry;
     private transient Schema reader;
-    /** Per field of the reader schema: its Avro value (not null) to Flink's internal value. */
-    private transient List<UnaryOperator<Object>> converters;
-    private transient Map<Integer, Utf8Reader> readers;
+    private transient AvroToRowDataConverters.AvroToRowDataConverter converter;
+    private transient Map<Integer, GenericDatumReader<GenericRecord>> readers;
     private transient BinaryDecoder decoder;
     private transient StringData schemaArgument;
     private transient StringData urlArgument;
@@ -113,7 +110,7 @@ public class DecodeConfluentAvro extends ScalarFunction {
             return failure("not_wire_format: magic byte " + message[0], null);
         }
         int schemaId = buffer.getInt();
-        Utf8Reader datumReader = readers.get(schemaId);
+        GenericDatumReader<GenericRecord> datumReader = readers.get(schemaId);
         if (datumReader == null) {
             Schema writer;
             try {
@@ -128,7 +125,7 @@ public class DecodeConfluentAvro extends ScalarFunction {
             } catch (ClassCastException e) {
                 return failure("not_avro_schema: " + schemaId, schemaId);
             }
-            datumReader = new Utf8Reader(writer, reader);
+            datumReader = new GenericDatumReader<>(writer, reader);
             readers.put(schemaId, datumReader);
         }
         try {
@@ -139,7 +136,7 @@ public class DecodeConfluentAvro extends ScalarFunction {
             }
             GenericRowData row = new GenericRowData(3);
             row.setField(1, schemaId);
-            row.setField(2, internal(record));
+            row.setField(2, converter.convert(record));
             return row;
         } catch (IOException | RuntimeException e) {
             // EOFException (truncated), AvroTypeException, AvroRuntimeException, bad lengths...
@@ -158,68 +155,11 @@ public class DecodeConfluentAvro extends ScalarFunction {
             return;
         }
         reader = new Schema.Parser().parse(schema);
-        converters = reader.getFields().stream().map(DecodeConfluentAvro::converter).toList();
+        RowType rowType = (RowType) AvroSchemaConverter.convertToDataType(schema).getLogicalType();
+        converter = AvroToRowDataConverters.createRowConverter(rowType);
         registry = new CachedSchemaRegistryClient(url, MAX_CACHED_SCHEMAS);
         readers = new HashMap<>();
         configuration = wanted;
-    }
-
-    private RowData internal(GenericRecord record) {
-        GenericRowData row = new GenericRowData(converters.size());
-        for (int i = 0; i < converters.size(); i++) {
-            Object value = record.get(i);
-            row.setField(i, value == null ? null : converters.get(i).apply(value));
-        }
-        return row;
-    }
-
-    /**
-     * The event schema is a flat record of primitive fields, each optionally in a [null, T] union
-     * (shared/avro.py accepts nothing else), so the conversion is one step per field. Flink's
-     * AvroToRowDataConverters turned each string into a Java String and back into UTF-8 bytes when
-     * the row was first serialized (a tenth of the TaskManager's samples in JFR); here the decoded
-     * bytes become the StringData as they are.
-     */
-    private static UnaryOperator<Object> converter(Schema.Field field) {
-        Schema type = field.schema();
-        if (type.getType() == Schema.Type.UNION) {
-            List<Schema> branches = type.getTypes().stream()
-                    .filter(branch -> branch.getType() != Schema.Type.NULL)
-                    .toList();
-            if (branches.size() != 1) {
-                throw new ValidationException("DECODE_CONFLUENT_AVRO: field " + field.name() + " is a union other than [null, T]");
-            }
-            type = branches.get(0);
-        }
-        return switch (type.getType()) {
-            case STRING -> value -> value instanceof Utf8 utf8
-                    ? StringData.fromBytes(utf8.getBytes(), 0, utf8.getByteLength())
-                    : StringData.fromString(value.toString());
-            case BYTES -> value -> {
-                ByteBuffer buffer = ((ByteBuffer) value).duplicate();
-                byte[] bytes = new byte[buffer.remaining()];
-                buffer.get(bytes);
-                return bytes;
-            };
-            case INT, LONG, FLOAT, DOUBLE, BOOLEAN -> value -> value;
-            default -> throw new ValidationException(
-                    "DECODE_CONFLUENT_AVRO: field " + field.name() + " is " + type.getType() + "; only primitive fields are supported");
-        };
-    }
-
-    /**
-     * Reads every string as a fresh Utf8 (its byte array owned by this record alone) without the
-     * per-string lookup of the configured string class (1.4 % of the TaskManager's samples).
-     */
-    private static final class Utf8Reader extends GenericDatumReader<GenericRecord> {
-        Utf8Reader(Schema writer, Schema reader) {
-            super(writer, reader);
-        }
-
-        @Override
-        protected Object readString(Object old, Schema expected, Decoder in) throws IOException {
-            return in.readString(null);
-        }
     }
 
     private static RowData failure(String reason, Integer schemaId) {
