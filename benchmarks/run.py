@@ -166,7 +166,9 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         return max(spec_entities, events // EVENTS_PER_KEY)
 
     config = replace(config, entities=entities_for(profile.events))
-    spark = local_session("streamscore-bench")
+    # Filling 10M events hands Spark ten 1M-row Arrow chunks; at the default 1 GB heap the next fill
+    # after them ran out of memory (run of 2026-11-28, 11:44): what the chunks left was not yet collected.
+    spark = local_session("streamscore-bench", driver_memory="4g")
     started = time.monotonic()
     fill_topic(spark, spec, generator(config), stack.bootstrap_servers, stack.registry_url)
     console.print(f"filled {profile.events:,} events in {time.monotonic() - started:,.0f} s")
