@@ -85,40 +85,44 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
     reason = "CASE " + " ".join(f"WHEN {c} THEN '{r}'" for c, r, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in checks) + " END"
     judged = f"{source}__judged"
-    t_env.create_temporary_view(
-        judged, t_env.sql_query(f"SELECT *, {reason} AS `__reason`, {detail} AS `__detail` FROM {quote(decoded)}")
-    )
+    # Only the reason for every record: the detail (the same conditions again, string casts and
+    # concatenations) is computed in the dead-letter branch, for the records that get one.
+    t_env.create_temporary_view(judged, t_env.sql_query(f"SELECT *, {reason} AS `__reason` FROM {quote(decoded)}"))
     valid, dead = f"{source}__valid", f"{source}__dead"
     columns = ", ".join(quote(f) for f in [*fields, TS_COLUMN])
-    dead_letter = (
-        "SELECT `value` AS `original`, `key` AS `original_key`, "
-        f"{COUNT_DEAD_LETTER_FUNCTION}(`__reason`) AS `reason`, "
-        "COALESCE(`__detail`, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
-        "`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` FROM "
-    )
-    rejected = f"{dead_letter}{quote(judged)} WHERE `__reason` IS NOT NULL"
+    rejected = _dead_letters(judged, "`__reason`", detail, "`__reason` IS NOT NULL")
     accepted = f"{quote(judged)} WHERE `__reason` IS NULL"
     if spec.event.deduplicate:
         counted = f"{source}__counted"
         t_env.create_temporary_view(counted, t_env.sql_query(_occurrence(spec, judged, fields)))
-        seen = quote(OCCURRENCE_COLUMN)
+        event_id, seen = quote(spec.event.id), quote(OCCURRENCE_COLUMN)
+        repeated = f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST({seen} - 1 AS STRING), ' time(s) before')"
         accepted = f"{quote(counted)} WHERE {seen} = 1"
-        rejected += f" UNION ALL {dead_letter}{quote(counted)} WHERE {seen} > 1"
+        rejected += " UNION ALL " + _dead_letters(counted, "'duplicate'", repeated, f"{seen} > 1")
     t_env.create_temporary_view(valid, t_env.sql_query(f"SELECT {columns} FROM {accepted}"))
     t_env.create_temporary_view(dead, t_env.sql_query(rejected))
     return valid, dead
 
 
+def _dead_letters(view: str, reason: str, detail: str, where: str) -> str:
+    """The dead-letter rows of the records of `view` that meet `where`, with their bytes and origin."""
+    return (
+        f"SELECT `value` AS `original`, `key` AS `original_key`, {COUNT_DEAD_LETTER_FUNCTION}({reason}) AS `reason`, "
+        f"COALESCE({detail}, '') AS `detail`, `topic` AS `source_topic`, `partition` AS `source_partition`, "
+        f"`offset` AS `source_offset`, LOCALTIMESTAMP AS `dead_lettered_at` FROM {quote(view)} WHERE {where}"
+    )
+
+
 def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     """Every event that passed the checks, with how many times its id has been seen up to and including
-    it (`OCCURRENCE_COLUMN`), and the reason and detail a repeat is dead-lettered with.
+    it (`OCCURRENCE_COLUMN`).
 
     In arrival order: the first copy to arrive is scored, every later one is a dead letter, each
     emitted at once. COUNT_OCCURRENCES (deploy/jvm/flink-udf) keeps one counter per id for
     `event.deduplicate_within`; an OVER aggregate could only keep it for the job-wide state TTL, and
     one ordered by event time would also hold every row, raw bytes included, until the watermark.
     """
-    event_id, seen = quote(spec.event.id), quote(OCCURRENCE_COLUMN)
+    event_id = quote(spec.event.id)
     carried = ", ".join(quote(c) for c in ["key", "value", "topic", "partition", "offset", *fields, TS_COLUMN])
     counted = (
         f"{COUNT_OCCURRENCES_FUNCTION}(input => TABLE `__passed` PARTITION BY {event_id}, "
@@ -126,7 +130,5 @@ def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     )
     return (
         f"WITH `__passed` AS (SELECT {carried} FROM {quote(judged)} WHERE `__reason` IS NULL) "
-        f"SELECT {carried}, {seen}, 'duplicate' AS `__reason`, "
-        f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST({seen} - 1 AS STRING), ' time(s) before') "
-        f"AS `__detail` FROM {counted}"
+        f"SELECT {carried}, {quote(OCCURRENCE_COLUMN)} FROM {counted}"
     )

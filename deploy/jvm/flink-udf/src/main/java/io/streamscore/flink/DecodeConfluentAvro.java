@@ -62,15 +62,27 @@ public class DecodeConfluentAvro extends ScalarFunction {
 
     /**
      * The last message each task thread decoded, in a slot chosen by its thread id. The planner calls
-     * the function for the rowtime (in the source's watermark generator) and for each field the
-     * validation's projection reads, in the same chained task thread but on two instances of this
-     * class; every call after the first finds the bytes here instead of decoding them again. Decoding
+     * the function for the rowtime (in the source's watermark generator and again in the projection
+     * that computes it) and for the decoded row, in the same chained task thread but on several
+     * instances of this class; every call after the first finds the bytes here instead of decoding
+     * them again. Decoding
      * is a pure function of the bytes, the reader schema and the registry. Slots rather than a
      * ThreadLocal: a task thread's ThreadLocal map is crowded and that lookup alone took 5 % of the
      * TaskManager's CPU (JFR). Two threads on one slot only miss; an entry is used only by the thread
      * that wrote it.
      */
     private static final AtomicReferenceArray<Decoded> LAST = new AtomicReferenceArray<>(64);
+
+    /**
+     * Decoding is deterministic, but declared otherwise so the planner keeps the projection that calls
+     * it apart: it merges a deterministic call into every expression of the next projection that reads
+     * its result, and the validation's reads one field in each of dozens of expressions (84 calls per
+     * record for the example's events, each comparing the bytes with the last message).
+     */
+    @Override
+    public boolean isDeterministic() {
+        return false;
+    }
 
     @Override
     public void open(FunctionContext context) {
@@ -80,7 +92,7 @@ public class DecodeConfluentAvro extends ScalarFunction {
     /**
      * Takes the schema and URL as StringData: converting the schema literal (kilobytes) to a Java String
      * on every call cost a fifth of the source thread (JFR), and the planner calls this several times
-     * per record (once per decoded field it reads).
+     * per record.
      */
     public RowData eval(byte[] message, StringData readerSchema, StringData registryUrl) {
         if (readerSchema != schemaArgument || registryUrl != urlArgument) {
