@@ -6,7 +6,9 @@ import java.util.List;
 
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.InputGroup;
+import org.apache.flink.table.data.ArrayData;
 import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.data.binary.BinaryArrayData;
 import org.apache.flink.table.functions.AggregateFunction;
 
 /**
@@ -39,22 +41,48 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
     /** The events of one entity within the longest window, oldest first, in parallel arrays. */
     public static class Accumulator {
         public int size;
-        public long[] times = new long[0];
+        @DataTypeHint(value = "ARRAY<BIGINT NOT NULL>", bridgedTo = ArrayData.class)
+        public ArrayData times = BinaryArrayData.fromPrimitiveArray(new long[0]);
         /** Number arguments, event-major: row i's j-th number at i * numberArgs + j; NaN is null. */
-        public double[] numbers = new double[0];
+        @DataTypeHint(value = "ARRAY<DOUBLE NOT NULL>", bridgedTo = ArrayData.class)
+        public ArrayData numbers = BinaryArrayData.fromPrimitiveArray(new double[0]);
         /**
          * Text arguments as {@link #fingerprint}s, laid out like numbers; {@link #NULL_TEXT} is null.
-         * Texts are only counted distinct, which needs equality alone: a primitive array is read from
-         * and written to state as one block, where an array of strings was written string by string
-         * on every event.
+         * Texts are only counted distinct, which needs equality alone, and eight bytes per text are
+         * less state than the text.
          */
-        public long[] texts = new long[0];
+        @DataTypeHint(value = "ARRAY<BIGINT NOT NULL>", bridgedTo = ArrayData.class)
+        public ArrayData texts = BinaryArrayData.fromPrimitiveArray(new long[0]);
         /** The latest event time so far: events older than it by more than the plan keeps are dropped. */
         public long latest = Long.MIN_VALUE;
         /** The time of the row accumulated last, as of which the features are computed. */
         public long current = Long.MIN_VALUE;
         /** The latest time among the dropped events (Long.MIN_VALUE: none), for the previous event time. */
         public long dropped = Long.MIN_VALUE;
+
+        /** Working copies of the three arrays, from {@link #load} until {@link #store}. */
+        transient long[] timeValues;
+        transient double[] numberValues;
+        transient long[] textValues;
+
+        /**
+         * The stored arrays are Flink's binary arrays: the state serializer copies those as one block,
+         * where a Java array would be written element by element, each boxed (an eighth of the windows'
+         * thread in JFR). Reading and writing them here is a memory copy each.
+         */
+        void load() {
+            if (timeValues == null) {
+                timeValues = times.toLongArray();
+                numberValues = numbers.toDoubleArray();
+                textValues = texts.toLongArray();
+            }
+        }
+
+        void store() {
+            times = BinaryArrayData.fromPrimitiveArray(timeValues);
+            numbers = BinaryArrayData.fromPrimitiveArray(numberValues);
+            texts = BinaryArrayData.fromPrimitiveArray(textValues);
+        }
     }
 
     /** The null text; a text whose fingerprint is this is counted as {@link #NOT_NULL_TEXT}. */
@@ -117,79 +145,81 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         if (time == null) {
             return;
         }
+        acc.load();
         long now = time;
         acc.current = now;
         acc.latest = Math.max(acc.latest, now);
         grow(acc, p, acc.size + 1);
         int row = acc.size;
-        while (row > 0 && acc.times[row - 1] > now) {
+        while (row > 0 && acc.timeValues[row - 1] > now) {
             row--;
         }
         int later = acc.size - row;
-        System.arraycopy(acc.times, row, acc.times, row + 1, later);
-        System.arraycopy(acc.numbers, row * p.numberArgs, acc.numbers, (row + 1) * p.numberArgs, later * p.numberArgs);
-        System.arraycopy(acc.texts, row * p.textArgs, acc.texts, (row + 1) * p.textArgs, later * p.textArgs);
+        System.arraycopy(acc.timeValues, row, acc.timeValues, row + 1, later);
+        System.arraycopy(acc.numberValues, row * p.numberArgs, acc.numberValues, (row + 1) * p.numberArgs, later * p.numberArgs);
+        System.arraycopy(acc.textValues, row * p.textArgs, acc.textValues, (row + 1) * p.textArgs, later * p.textArgs);
         acc.size++;
-        acc.times[row] = now;
+        acc.timeValues[row] = now;
         for (int i = 0; i < p.kinds.length; i++) {
             Object value = args[i];
             if (p.kinds[i] == 'n') {
-                acc.numbers[row * p.numberArgs + p.slots[i]] = value == null ? Double.NaN : ((Number) value).doubleValue();
+                acc.numberValues[row * p.numberArgs + p.slots[i]] = value == null ? Double.NaN : ((Number) value).doubleValue();
             } else {
-                acc.texts[row * p.textArgs + p.slots[i]] = value == null ? NULL_TEXT : fingerprint(value.toString());
+                acc.textValues[row * p.textArgs + p.slots[i]] = value == null ? NULL_TEXT : fingerprint(value.toString());
             }
         }
         drop(acc, p, acc.latest - p.kept);
+        acc.store();
     }
 
     /** Drops the events before `oldest` (the arrays are in time order, so they are a prefix). */
     private static void drop(Accumulator acc, Plan p, long oldest) {
         int gone = 0;
-        while (gone < acc.size && acc.times[gone] < oldest) {
+        while (gone < acc.size && acc.timeValues[gone] < oldest) {
             gone++;
         }
         if (gone == 0) {
             return;
         }
-        acc.dropped = Math.max(acc.dropped, acc.times[gone - 1]);
-        int kept = acc.size - gone;
-        System.arraycopy(acc.times, gone, acc.times, 0, kept);
-        System.arraycopy(acc.numbers, gone * p.numberArgs, acc.numbers, 0, kept * p.numberArgs);
-        System.arraycopy(acc.texts, gone * p.textArgs, acc.texts, 0, kept * p.textArgs);
-        acc.size = kept;
+        acc.dropped = Math.max(acc.dropped, acc.timeValues[gone - 1]);
+        acc.timeValues = Arrays.copyOfRange(acc.timeValues, gone, acc.size);
+        acc.numberValues = Arrays.copyOfRange(acc.numberValues, gone * p.numberArgs, acc.size * p.numberArgs);
+        acc.textValues = Arrays.copyOfRange(acc.textValues, gone * p.textArgs, acc.size * p.textArgs);
+        acc.size -= gone;
     }
 
+    /**
+     * Exactly the rows asked for: every event reads the arrays from state at their size and writes them
+     * back whole, so spare capacity would only be copied and stored.
+     */
     private static void grow(Accumulator acc, Plan p, int rows) {
-        if (acc.times.length >= rows) {
-            return;
-        }
-        int capacity = Math.max(rows, acc.times.length * 2);
-        acc.times = Arrays.copyOf(acc.times, capacity);
-        acc.numbers = Arrays.copyOf(acc.numbers, capacity * p.numberArgs);
-        acc.texts = Arrays.copyOf(acc.texts, capacity * p.textArgs);
+        acc.timeValues = Arrays.copyOf(acc.timeValues, rows);
+        acc.numberValues = Arrays.copyOf(acc.numberValues, rows * p.numberArgs);
+        acc.textValues = Arrays.copyOf(acc.textValues, rows * p.textArgs);
     }
 
     @Override
     @DataTypeHint("ARRAY<DOUBLE>")
     public Double[] getValue(Accumulator acc) {
         Plan p = plan;
+        acc.load();
         Double[] out = new Double[p.outputs.size() + 1];
         if (acc.current == Long.MIN_VALUE) {
             return out;  // no event accumulated yet (a profile row arrived first)
         }
         // Events in [first, end) have a time in the window [current - window, current].
         int end = acc.size;
-        while (end > 0 && acc.times[end - 1] > acc.current) {
+        while (end > 0 && acc.timeValues[end - 1] > acc.current) {
             end--;
         }
         for (int o = 0; o < p.outputs.size(); o++) {
             out[o] = compute(acc, p, p.outputs.get(o), end);
         }
         int earlier = end;
-        while (earlier > 0 && acc.times[earlier - 1] >= acc.current) {
+        while (earlier > 0 && acc.timeValues[earlier - 1] >= acc.current) {
             earlier--;
         }
-        long before = earlier > 0 ? acc.times[earlier - 1] : acc.dropped;
+        long before = earlier > 0 ? acc.timeValues[earlier - 1] : acc.dropped;
         out[p.outputs.size()] = before == Long.MIN_VALUE ? null : (double) before;
         return out;
     }
@@ -197,7 +227,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
     private static Double compute(Accumulator acc, Plan p, Output output, int end) {
         long oldest = acc.current - output.window;
         int first = 0;
-        while (first < end && acc.times[first] < oldest) {
+        while (first < end && acc.timeValues[first] < oldest) {
             first++;
         }
         if (output.agg.equals("count")) {
@@ -207,7 +237,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             long[] values = new long[end - first];
             int n = 0;
             for (int i = first; i < end; i++) {
-                long value = acc.texts[i * p.textArgs + output.slot];
+                long value = acc.textValues[i * p.textArgs + output.slot];
                 if (value != NULL_TEXT) {
                     values[n++] = value;
                 }
@@ -226,7 +256,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         double max = Double.NEGATIVE_INFINITY;
         double min = Double.POSITIVE_INFINITY;
         for (int i = first; i < end; i++) {
-            double value = acc.numbers[i * p.numberArgs + output.slot];
+            double value = acc.numberValues[i * p.numberArgs + output.slot];
             if (!Double.isNaN(value)) {
                 n++;
                 sum += value;
