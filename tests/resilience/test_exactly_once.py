@@ -24,6 +24,9 @@ def _kill(service: Any) -> None:
     pid = service.pid()
     assert pid is not None, f"{service.name} is not running"
     os.killpg(pid, signal.SIGKILL)  # a crash: no shutdown hooks, no flush
+    # Until it has exited, its PID file still names a live process of ours, and a start right after the
+    # kill would take it for running and start nothing.
+    wait(lambda: service.pid() is None, 30, f"{service.name} to exit")
 
 
 def _latest_checkpoint(stack: Any, job_id: str) -> str:
