@@ -4,19 +4,21 @@ cluster, with its Python workers, from the earliest offset to the end (`--bounde
 Start-up (job submission, Python workers, the first checkpoint) is excluded: a sampler records,
 every half second, the records the job has appended to its output topics and the CPU time of the
 TaskManager's process tree (JVM and Python workers, from /proc). Throughput is taken between 10 %
-and 90 % of the output, where the job runs at its steady rate.
+and 90 % of the output, where the job runs at its steady rate. Beside it, the cores the rest of the
+machine used meanwhile (broker, this process, neighbours): the first thing to look at when one run
+is slower per core than the others.
 """
 
 import itertools
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
-from streamscore.benchmarks.cpu import TreeCpu
+from streamscore.benchmarks.cpu import TreeCpu, machine_busy_seconds
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.deploy.flink_cluster import FlinkTaskManager
 from streamscore.deploy.kafka_security import KafkaSecurity
@@ -30,7 +32,9 @@ from streamscore.streaming.submit import flink_run
 class Sample:
     seconds: float
     cpu_seconds: float
-    out: int
+    busy_seconds: float
+    """The whole machine's busy CPU seconds."""
+    out: float
 
 
 def _appended(consumer: KafkaConsumer, topics: list[str]) -> int:
@@ -39,15 +43,12 @@ def _appended(consumer: KafkaConsumer, topics: list[str]) -> int:
     return sum(consumer.end_offsets(partitions).values()) if partitions else 0
 
 
-def _at(samples: list[Sample], out: float) -> tuple[float, float]:
-    """Wall and CPU seconds when the output reached `out`, interpolated between samples."""
+def _at(samples: list[Sample], out: float) -> Sample:
+    """The sample when the output reached `out`, interpolated between samples."""
     for before, after in itertools.pairwise(samples):
         if before.out <= out <= after.out and after.out > before.out:
             share = (out - before.out) / (after.out - before.out)
-            return (
-                before.seconds + share * (after.seconds - before.seconds),
-                before.cpu_seconds + share * (after.cpu_seconds - before.cpu_seconds),
-            )
+            return Sample(*(b + share * (a - b) for b, a in zip(astuple(before), astuple(after), strict=True)))
     raise StreamscoreError(f"the job's output never reached {out:.0f} records; samples: {samples[-3:]}")
 
 
@@ -77,9 +78,12 @@ def run_job(
     done = threading.Event()
     began = time.monotonic()
 
+    def take() -> Sample:
+        return Sample(time.monotonic() - began, cpu.sample(), machine_busy_seconds(), _appended(consumer, topics))
+
     def sample() -> None:
         while not done.is_set():
-            samples.append(Sample(time.monotonic() - began, cpu.sample(), _appended(consumer, topics)))
+            samples.append(take())
             done.wait(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -99,14 +103,16 @@ def run_job(
     finally:
         done.set()
         sampler.join()
-    samples.append(Sample(time.monotonic() - began, cpu.sample(), _appended(consumer, topics)))
+    samples.append(take())
     consumer.close()
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
-    (t10, c10), (t90, c90) = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
+    first, last = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
     name = f"{'jvm_path' if features_only else f'job_{profile}'}_p{parallelism}_{spec.streaming.state_backend}{label}"
-    if c90 <= c10:
+    events = round(0.8 * total)
+    if last.cpu_seconds <= first.cpu_seconds:
         # A few thousand events (the tiny profile) all appeared between two samples, in which the meter saw
         # no CPU move: the middle 80 % is not resolved, so the whole run, start-up included, is measured.
-        first, last = samples[0], samples[-1]
-        return Measurement(name, total, last.seconds - first.seconds, last.cpu_seconds - first.cpu_seconds)
-    return Measurement(name, round(0.8 * total), t90 - t10, c90 - c10)
+        first, last, events = samples[0], samples[-1], int(total)
+    seconds, cpu_seconds = last.seconds - first.seconds, last.cpu_seconds - first.cpu_seconds
+    other = (last.busy_seconds - first.busy_seconds - cpu_seconds) / seconds
+    return Measurement(name, events, seconds, cpu_seconds, other_cores=round(max(other, 0.0), 2))

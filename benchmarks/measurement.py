@@ -9,6 +9,8 @@ class Measurement:
     events: int
     seconds: float
     cpu_seconds: float
+    other_cores: float | None = None
+    """Cores the rest of the machine used meanwhile, where measured (the job's runs)."""
 
     @property
     def events_per_s(self) -> float:
@@ -26,4 +28,4 @@ class Measurement:
             "cpu_seconds": round(self.cpu_seconds, 3),
             "events_per_s": round(self.events_per_s, 1),
             "events_per_core_second": round(self.events_per_core_second, 1),
-        }
+        } | ({} if self.other_cores is None else {"other_cores": self.other_cores})

@@ -165,11 +165,12 @@ def write_report(report: dict[str, Any], results: Path) -> None:
     lines = [
         f"# streamscore bench {report['run']} ({report['profile']})",
         "",
-        "| variant | events | events/s | events per core-second |",
-        "|---|---:|---:|---:|",
+        "| variant | events | events/s | events per core-second | other processes' cores |",
+        "|---|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {v['variant']} | {v['events']:,} | {v['events_per_s']:,.0f} | {v['events_per_core_second']:,.0f} |"
+        f"| {v['variant']} | {v['events']:,} | {v['events_per_s']:,.0f} | {v['events_per_core_second']:,.0f} "
+        f"| {v.get('other_cores', '')} |"
         for v in report["variants"].values()
     ]
     lines += ["", "| ratio (per core) | value |", "|---|---:|"]

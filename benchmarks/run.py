@@ -145,6 +145,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         console.print(
             f"{measurement.variant}: {measurement.events_per_s:,.0f} events/s, "
             f"{measurement.events_per_core_second:,.0f} per core-second"
+            + ("" if measurement.other_cores is None else f" (other processes {measurement.other_cores} cores)")
         )
         reports.write_partial(run_id, profile_name, measured, latency, results)
 
