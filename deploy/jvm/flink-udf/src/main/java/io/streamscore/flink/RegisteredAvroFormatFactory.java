@@ -1,20 +1,11 @@
 package io.streamscore.flink;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.ByteBuffer;
 import java.util.Set;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
-import org.apache.flink.avro.shaded.org.apache.avro.Schema;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
-import org.apache.flink.formats.avro.AvroRowDataSerializationSchema;
-import org.apache.flink.formats.avro.RegistryAvroSerializationSchema;
-import org.apache.flink.formats.avro.RowDataToAvroConverters;
-import org.apache.flink.formats.avro.SchemaCoder;
 import org.apache.flink.table.connector.ChangelogMode;
 import org.apache.flink.table.connector.format.EncodingFormat;
 import org.apache.flink.table.connector.sink.DynamicTableSink;
@@ -33,7 +24,7 @@ import org.apache.flink.table.types.logical.RowType;
  * new AvroSchema hashed into a bounded LRU map): 9 % of the TaskManager's CPU in the scoring job
  * (JFR). The job registers each sink's schema once at submission (streaming/kafka_tables.py), so
  * the id is known; registry ids are global and never reused, so any Confluent deserializer reads
- * the records.
+ * the records. The records themselves are written by {@link FlatAvroWriter}.
  */
 public class RegisteredAvroFormatFactory implements SerializationFormatFactory {
     public static final String IDENTIFIER = "registered-avro";
@@ -57,11 +48,7 @@ public class RegisteredAvroFormatFactory implements SerializationFormatFactory {
             @Override
             public SerializationSchema<RowData> createRuntimeEncoder(
                     DynamicTableSink.Context sinkContext, DataType physicalType) {
-                RowType rowType = (RowType) physicalType.getLogicalType();
-                return new AvroRowDataSerializationSchema(
-                        rowType,
-                        RegistryAvroSerializationSchema.forGeneric(new Schema.Parser().parse(schema), new FixedId(id)),
-                        RowDataToAvroConverters.createConverter(rowType));
+                return new FlatAvroWriter(schema, id, (RowType) physicalType.getLogicalType());
             }
 
             @Override
@@ -84,31 +71,5 @@ public class RegisteredAvroFormatFactory implements SerializationFormatFactory {
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
         return Set.of();
-    }
-
-    /** The wire format's header for one schema id; this format only writes. */
-    static final class FixedId implements SchemaCoder.SchemaCoderProvider, SchemaCoder {
-        private static final long serialVersionUID = 1L;
-        /** Magic byte 0, then the id big-endian: the same five bytes before every record. */
-        private final byte[] header;
-
-        FixedId(int id) {
-            this.header = ByteBuffer.allocate(5).put((byte) 0).putInt(id).array();
-        }
-
-        @Override
-        public SchemaCoder get() {
-            return this;
-        }
-
-        @Override
-        public Schema readSchema(InputStream in) {
-            throw new UnsupportedOperationException(IDENTIFIER + " only writes");
-        }
-
-        @Override
-        public void writeSchema(Schema schema, OutputStream out) throws IOException {
-            out.write(header);
-        }
     }
 }
