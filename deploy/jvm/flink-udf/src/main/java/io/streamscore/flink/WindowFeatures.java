@@ -67,7 +67,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
 
         /**
          * The stored arrays are Flink's binary arrays: the state serializer copies those as one block,
-         * where a Java array would be written element by element, each boxed (an eighth of the windows'
+         * where a Java array would be written element by element, each boxed (a tenth of the windows'
          * thread in JFR). Reading and writing them here is a memory copy each.
          */
         void load() {
