@@ -65,11 +65,10 @@ public class DecodeConfluentAvro extends ScalarFunction {
      * the function for the rowtime (in the source's watermark generator and again in the projection
      * that computes it) and for the decoded row, in the same chained task thread but on several
      * instances of this class; every call after the first finds the bytes here instead of decoding
-     * them again. Decoding
-     * is a pure function of the bytes, the reader schema and the registry. Slots rather than a
-     * ThreadLocal: a task thread's ThreadLocal map is crowded and that lookup alone took 5 % of the
-     * TaskManager's CPU (JFR). Two threads on one slot only miss; an entry is used only by the thread
-     * that wrote it.
+     * them again. Decoding is a pure function of the bytes, the reader schema and the registry. Slots
+     * rather than a ThreadLocal: a task thread's ThreadLocal map is crowded and that lookup alone took
+     * 5 % of the TaskManager's CPU (JFR). Two threads on one slot only miss; an entry is used only by
+     * the thread that wrote it.
      */
     private static final AtomicReferenceArray<Decoded> LAST = new AtomicReferenceArray<>(64);
 

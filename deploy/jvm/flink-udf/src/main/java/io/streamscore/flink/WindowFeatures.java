@@ -38,9 +38,8 @@ import org.apache.flink.table.functions.AggregateFunction;
  */
 public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.Accumulator> {
 
-    /** The events of one entity within the longest window, oldest first, in parallel arrays. */
+    /** The events of one entity within the longest window, oldest first, in parallel arrays (one time each). */
     public static class Accumulator {
-        public int size;
         @DataTypeHint(value = "ARRAY<BIGINT NOT NULL>", bridgedTo = ArrayData.class)
         public ArrayData times = BinaryArrayData.fromPrimitiveArray(new long[0]);
         /** Number arguments, event-major: row i's j-th number at i * numberArgs + j; NaN is null. */
@@ -149,16 +148,16 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         long now = time;
         acc.current = now;
         acc.latest = Math.max(acc.latest, now);
-        grow(acc, p, acc.size + 1);
-        int row = acc.size;
+        int rows = acc.timeValues.length;
+        grow(acc, p, rows + 1);
+        int row = rows;
         while (row > 0 && acc.timeValues[row - 1] > now) {
             row--;
         }
-        int later = acc.size - row;
+        int later = rows - row;
         System.arraycopy(acc.timeValues, row, acc.timeValues, row + 1, later);
         System.arraycopy(acc.numberValues, row * p.numberArgs, acc.numberValues, (row + 1) * p.numberArgs, later * p.numberArgs);
         System.arraycopy(acc.textValues, row * p.textArgs, acc.textValues, (row + 1) * p.textArgs, later * p.textArgs);
-        acc.size++;
         acc.timeValues[row] = now;
         for (int i = 0; i < p.kinds.length; i++) {
             Object value = args[i];
@@ -174,18 +173,18 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
 
     /** Drops the events before `oldest` (the arrays are in time order, so they are a prefix). */
     private static void drop(Accumulator acc, Plan p, long oldest) {
+        int rows = acc.timeValues.length;
         int gone = 0;
-        while (gone < acc.size && acc.timeValues[gone] < oldest) {
+        while (gone < rows && acc.timeValues[gone] < oldest) {
             gone++;
         }
         if (gone == 0) {
             return;
         }
         acc.dropped = Math.max(acc.dropped, acc.timeValues[gone - 1]);
-        acc.timeValues = Arrays.copyOfRange(acc.timeValues, gone, acc.size);
-        acc.numberValues = Arrays.copyOfRange(acc.numberValues, gone * p.numberArgs, acc.size * p.numberArgs);
-        acc.textValues = Arrays.copyOfRange(acc.textValues, gone * p.textArgs, acc.size * p.textArgs);
-        acc.size -= gone;
+        acc.timeValues = Arrays.copyOfRange(acc.timeValues, gone, rows);
+        acc.numberValues = Arrays.copyOfRange(acc.numberValues, gone * p.numberArgs, rows * p.numberArgs);
+        acc.textValues = Arrays.copyOfRange(acc.textValues, gone * p.textArgs, rows * p.textArgs);
     }
 
     /**
@@ -208,7 +207,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             return out;  // no event accumulated yet (a profile row arrived first)
         }
         // Events in [first, end) have a time in the window [current - window, current].
-        int end = acc.size;
+        int end = acc.timeValues.length;
         while (end > 0 && acc.timeValues[end - 1] > acc.current) {
             end--;
         }
