@@ -2,7 +2,10 @@
 latency run, who else had the cores.
 
 A Flink TaskManager's Python workers are its descendants and come and go with the job, so the
-meter remembers the last CPU time it saw for every process that has exited since.
+meter remembers the last CPU time it saw for every process that has exited since. A tree stops at
+descendants that started a session of their own: the services this project starts (broker, schema
+registry, Flink) do (deploy/process.py), so when the benchmark starts the stack itself they are its
+children but not its cost, nor that of the Spark job the benchmark runs in its own tree.
 """
 
 import os
@@ -16,27 +19,37 @@ from streamscore.shared.errors import StreamscoreError
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user + system CPU seconds) of a live process, None if it is gone."""
+@dataclass(frozen=True)
+class _Stat:
+    parent: int
+    session: int
+    cpu_seconds: float
+    """User + system."""
+
+
+def _stat(pid: int) -> _Stat | None:
+    """A live process's figures, None if it is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
     fields = text[text.rindex(")") + 2 :].split()  # the command name may contain spaces
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return _Stat(int(fields[1]), int(fields[3]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
 
 
 class TreeCpu:
-    """Cumulative CPU seconds of `root` and all its descendants, sampled on demand."""
+    """Cumulative CPU seconds of `root` and its descendants in its session, sampled on demand."""
 
     def __init__(self, root: int) -> None:
         self.root = root
         self._seen: dict[int, float] = {}
 
-    def _descendants(self, stats: dict[int, tuple[int, float]]) -> set[int]:
-        tree, grew = {self.root}, True
+    def _tree(self, stats: dict[int, _Stat]) -> set[int]:
+        if self.root not in stats:
+            return set()
+        session, tree, grew = stats[self.root].session, {self.root}, True
         while grew:
-            children = {pid for pid, (parent, _) in stats.items() if parent in tree} - tree
+            children = {p for p, s in stats.items() if s.parent in tree and s.session == session} - tree
             tree |= children
             grew = bool(children)
         return tree
@@ -46,8 +59,8 @@ class TreeCpu:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
                 stats[int(entry.name)] = stat
-        for pid in self._descendants(stats) & stats.keys():
-            self._seen[pid] = stats[pid][1]
+        for pid in self._tree(stats):
+            self._seen[pid] = stats[pid].cpu_seconds
         return sum(self._seen.values())
 
 
