@@ -49,23 +49,22 @@ def latency_chart(report: dict[str, Any], path: Path) -> Path:
 
 
 def latency_seconds_chart(report: dict[str, Any], path: Path) -> Path:
-    """Each latency run's p99 per second of load: the start-up catch-up inside the unmeasured warm-up
-    (left of its line), then the steady state the percentiles summarise."""
+    """Each rate's p99 per second of its job's step load: the catch-up after the job's start, or after
+    the step up from the rate before, inside the unmeasured warm-up (left of its dotted line), then
+    the steady state the percentiles summarise."""
     figure = Figure(figsize=(9, 3.5))
     ax = figure.subplots()
     for run in report["latency_ms"]:
-        seconds = run["per_second"]
+        seconds, start = run["per_second"], run["starts_at_s"]
         label = f"{run['profile']}, {run['features_at']}, {run['achieved_events_per_s']:,} ev/s"
-        ax.plot([s["s"] for s in seconds], [max(s["p99"], 1.0) for s in seconds], lw=1, label=label)
-    warm_up = {run["warm_up_s"] for run in report["latency_ms"]}
-    for seconds in warm_up:
-        ax.axvline(seconds, color="grey", ls=":", lw=1)
+        line = ax.plot([start + s["s"] for s in seconds], [max(s["p99"], 1.0) for s in seconds], lw=1, label=label)
+        ax.axvline(start + run["warm_up_s"], color=line[0].get_color(), ls=":", lw=1)
     ax.axhline(250, color="black", ls="--", lw=1)
     ax.set_yscale("log")
-    ax.set_xlabel("second of the load (dotted: end of the warm-up)")
+    ax.set_xlabel("second of the job's step load (dotted: end of a rate's warm-up)")
     ax.set_ylabel("p99 in that second (ms, log)")
     ax.legend(fontsize=6)
-    ax.set_title("Latency per second of each run")
+    ax.set_title("Latency per second: one job per profile, its rates in turn")
     return _save(figure, path)
 
 

@@ -11,21 +11,28 @@ to read_committed consumers, its transaction committed after the next checkpoint
 checkpoint interval on average and all of it at worst. With `streaming.features_at: watermark` the
 features wait for the watermark, so every latency includes `event.max_out_of_orderness` (the report
 states both next to the percentiles); for the same reason the load's last `max_out_of_orderness` is
-still waiting when the run ends, and those events are not in the figures. The first `warm_up_s` of
-the load are not either: a job that has just started answers its first events seconds late (code
-paths compiled on first use, the Python worker's first bundles, the first checkpoints): with
-features on arrival and the `latency` profile at 16,000 events/s (half the job's maximum on 10M
-events), the first events 2-3 s late, caught up after 8-10 s, then p50 ~50 ms per second of append
-time, except around each checkpoint, where RocksDB flushed its memtables in the checkpoint's
-synchronous phase (the deduplication's and the windows' operators one after the other, 50-280 ms)
-and the second held a p99 of 200-500 ms (per second of append time, ad hoc), until the `latency`
-profile turned on the state changelog (`RuntimeProfile.state_changelog`: those phases 0-5 ms, the
-checkpoints' seconds' p99 under 200 ms). The faster the load, the longer the warm-up it needs. A
-job in production has long been warm.
+still waiting when the run ends, and those events are not in the figures.
+
+One job per runtime profile takes every rate, as a step load: `warm_up_s` + `seconds` at the lowest
+rate, then at the next, with no pause, and the first `warm_up_s` of each step are not measured. A
+job that has just started answers its first events seconds late (code paths compiled on first use,
+the Python worker's first bundles, the first checkpoints), and the faster the load, the longer it
+takes to catch up: a fresh job at 16,000 events/s (half its maximum on 10M events) caught up after
+8-10 s in one run and after 23 s in another (2026-11-28), which left the end of the catch-up inside
+the measured seconds (p99 650 ms, 100-480 ms per second after it). The lowest rate absorbs the cold
+start (at 3,000 events/s the job caught up within 5 s), and every higher rate meets a warm job, as in
+production, where a job has long been running when the load rises; it also starts one job per
+profile instead of one per rate, minutes of a standard run. Each step's figures say which rate came
+before it. Around each checkpoint, RocksDB flushed its memtables in the checkpoint's synchronous
+phase (the deduplication's and the windows' operators one after the other, 50-280 ms) and the second
+held a p99 of 200-500 ms (per second of append time, ad hoc), until the `latency` profile turned on
+the state changelog (`RuntimeProfile.state_changelog`: those phases 0-5 ms, the checkpoints'
+seconds' p99 under 200 ms).
 """
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -92,13 +99,23 @@ def _read_all(bootstrap: str, topic: str) -> list[Message]:
         consumer.close()
 
 
-def _paced(events: pa.Table, time_field: str, rate: float, seconds: float, start_ms: int) -> pa.Table:
-    """The first rate x seconds events, re-timed to one every 1/rate seconds from `start_ms`."""
-    count = min(events.num_rows, int(rate * seconds))
-    table = events.sort_by(time_field).slice(0, count)
-    times = start_ms + (np.arange(count) * 1000.0 / rate).astype(np.int64)
-    column = pa.array(times).cast(table.schema.field(time_field).type)
-    return table.set_column(table.schema.get_field_index(time_field), time_field, column)
+def _step_load(
+    events: pa.Table, time_field: str, rates: Sequence[float], seconds: float, start_ms: int
+) -> tuple[pa.Table, list[slice]]:
+    """The first events, re-timed from `start_ms` to one every 1/rate seconds for `seconds` at each of
+    `rates` in turn, with no pause between; and each rate's rows."""
+    counts = [int(rate * seconds) for rate in rates]
+    if sum(counts) > events.num_rows:
+        raise StreamscoreError(f"a step load of {sum(counts):,} events from a table of {events.num_rows:,}")
+    table = events.sort_by(time_field).slice(0, sum(counts))
+    times, steps, at = [], [], float(start_ms)
+    for rate, count in zip(rates, counts, strict=True):
+        times.append(at + np.arange(count) * 1000.0 / rate)
+        begin = steps[-1].stop if steps else 0
+        steps.append(slice(begin, begin + count))
+        at += count * 1000.0 / rate
+    column = pa.array(np.concatenate(times).astype(np.int64)).cast(table.schema.field(time_field).type)
+    return table.set_column(table.schema.get_field_index(time_field), time_field, column), steps
 
 
 def measure_latency(
@@ -109,13 +126,17 @@ def measure_latency(
     events: pa.Table,
     *,
     profile: str,
-    rate: float,
+    rates: Sequence[float],
     seconds: float,
     warm_up_s: float,
-) -> dict[str, Any]:
-    """Run the job on topics of its own, produce `rate` events/s for `warm_up_s` + `seconds`, return the
-    percentiles of the last `seconds`. `events` must hold that many."""
+) -> list[dict[str, Any]]:
+    """Run the job on topics of its own and produce `warm_up_s` + `seconds` at each of `rates` in turn;
+    per rate, the percentiles of its last `seconds`. `events` must hold that many. The rates ascend: a
+    rate the job cannot keep up with leaves a backlog that would be charged to the next."""
     from streamscore.deploy.cli import ensure_pipeline_topics
+
+    if list(rates) != sorted(rates):
+        raise StreamscoreError(f"a step load's rates ascend, not {[round(r) for r in rates]}")
 
     spec_file = dump_pipeline(with_topic_suffix(spec, uuid.uuid4().hex[:8]), folder / f"latency-{profile}.yaml")
     spec = load_pipeline(spec_file)
@@ -135,7 +156,8 @@ def measure_latency(
             _wait_running(stack, job.job_id)
             # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
             time.sleep(spec.streaming.profiles_idle_timeout / 1000 + 3)
-            load = _paced(events, spec.event.time, rate, warm_up_s + seconds, int((time.time() + 1) * 1000))
+            start_ms = int((time.time() + 1) * 1000)
+            load, steps = _step_load(events, spec.event.time, rates, warm_up_s + seconds, start_ms)
             sent = produce_paced(spec, load, stack.bootstrap_servers, stack.registry_url)
             time.sleep(spec.event.max_out_of_orderness / 1000 + 5)  # the watermark passes the last events
             watch.wait_committed(timeout_s=2 * checkpoint_interval / 1000 + 30)
@@ -144,44 +166,54 @@ def measure_latency(
     finally:
         watch.stop()
         cores.stop()
-    appended = dict(zip(load.column(spec.event.id).to_pylist(), sent.appended_ms.tolist(), strict=True))
+    row_of = {event_id: row for row, event_id in enumerate(load.column(spec.event.id).to_pylist())}
     registry = RegistryClient(stack.registry_url)
     messages = _read_all(stack.bootstrap_servers, topics.scored)
-    into = np.array([appended[decode(registry, m.value())["event_id"]] for m in messages], dtype=np.int64)
-    out = np.array([m.timestamp()[1] for m in messages], dtype=np.int64)
+    rows = np.array([row_of[decode(registry, m.value())["event_id"]] for m in messages], dtype=np.int64)
+    into = sent.appended_ms[rows]
+    latencies = np.array([m.timestamp()[1] for m in messages], dtype=np.int64) - into
     visible = watch.visible_ms(
         np.array([m.partition() for m in messages], dtype=np.int64),
         np.array([m.offset() for m in messages], dtype=np.int64),
     )
-    first_ms = int(sent.appended_ms.min())
-    measured = into >= first_ms + warm_up_s * 1000
-    latencies = (out - into)[measured].astype(np.float64)
-    if latencies.size == 0:
-        raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
-    p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
-    committed = (visible - into)[measured & (visible >= 0)].astype(np.float64)
-    c50, c95, c99 = np.percentile(committed, [50, 95, 99]) if committed.size else (np.nan,) * 3
-    return {
-        "profile": profile,
-        "features_at": spec.streaming.features_at,
-        "target_events_per_s": round(rate),
-        "achieved_events_per_s": round(sent.events_per_s),
-        "events": int(load.num_rows),
-        "warm_up_s": warm_up_s,
-        "scored": int(latencies.size),
-        "p50": round(float(p50), 1),
-        "p95": round(float(p95), 1),
-        "p99": round(float(p99), 1),
-        "checkpoint_interval_ms": checkpoint_interval,
-        "committed": int(committed.size),
-        "committed_p50": round(float(c50), 1),
-        "committed_p95": round(float(c95), 1),
-        "committed_p99": round(float(c99), 1),
-        "max_out_of_orderness_ms": spec.event.max_out_of_orderness,
-        "producer_lag_p99_ms": round(sent.lateness_p99_ms, 1),
-        "cores": asdict(cores.shares(first_ms / 1000 + warm_up_s, int(sent.appended_ms.max()) / 1000)),
-        "per_second": _per_second(into - first_ms, out - into),
-    }
+    load_start = int(sent.appended_ms.min())
+    figures = []
+    for step, rate in zip(steps, rates, strict=True):
+        appended = sent.appended_ms[step]
+        first, last = int(appended.min()), int(appended.max())
+        mine = (rows >= step.start) & (rows < step.stop)
+        measured = mine & (into >= first + warm_up_s * 1000)
+        if not measured.any():
+            raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
+        p50, p95, p99 = np.percentile(latencies[measured], [50, 95, 99])
+        committed = (visible - into)[measured & (visible >= 0)]
+        c50, c95, c99 = np.percentile(committed, [50, 95, 99]) if committed.size else (np.nan,) * 3
+        figures.append(
+            {
+                "profile": profile,
+                "features_at": spec.streaming.features_at,
+                "target_events_per_s": round(rate),
+                "achieved_events_per_s": round((appended.size - 1) * 1000 / max(last - first, 1)),
+                "after_events_per_s": round(rates[len(figures) - 1]) if figures else None,
+                "events": int(appended.size),
+                "warm_up_s": warm_up_s,
+                "scored": int(measured.sum()),
+                "p50": round(float(p50), 1),
+                "p95": round(float(p95), 1),
+                "p99": round(float(p99), 1),
+                "checkpoint_interval_ms": checkpoint_interval,
+                "committed": int(committed.size),
+                "committed_p50": round(float(c50), 1),
+                "committed_p95": round(float(c95), 1),
+                "committed_p99": round(float(c99), 1),
+                "max_out_of_orderness_ms": spec.event.max_out_of_orderness,
+                "producer_lag_p99_ms": round(float(np.percentile(sent.lateness_ms[step], 99)), 1),
+                "cores": asdict(cores.shares(first / 1000 + warm_up_s, last / 1000)),
+                "starts_at_s": round((first - load_start) / 1000, 1),
+                "per_second": _per_second(into[mine] - first, latencies[mine]),
+            }
+        )
+    return figures
 
 
 def _per_second(since_first_ms: np.ndarray, latencies: np.ndarray) -> list[dict[str, float]]:

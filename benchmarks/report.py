@@ -177,12 +177,13 @@ def write_report(report: dict[str, Any], results: Path) -> None:
     lines += [f"| {k} | {v} |" for k, v in report["ratios"].items()]
     lines += [
         "",
-        "| latency (ms) | features at | events/s | p50 | p95 | p99 | checkpoints every | committed p50 | p99 "
-        "| cores: job / bench / other |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| latency (ms) | features at | events/s | after events/s | p50 | p95 | p99 | checkpoints every "
+        "| committed p50 | p99 | cores: job / bench / other |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r['profile']} | {r['features_at']} | {r['achieved_events_per_s']:,} | "
+        f"{'start' if r['after_events_per_s'] is None else format(r['after_events_per_s'], ',')} | "
         f"{r['p50']} | {r['p95']} | {r['p99']} | {r['checkpoint_interval_ms']:,} | "
         f"{r['committed_p50']} | {r['committed_p99']} | "
         f"{r['cores']['job']} / {r['cores']['bench']} / {r['cores']['other']} |"

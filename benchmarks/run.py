@@ -59,14 +59,17 @@ class BenchProfile:
     took 4 minutes of the standard profile's budget)."""
     ceiling_rows: int
     latency_shares: tuple[float, ...]
-    """Produce rates for the latency runs, as shares of the job's measured maximum."""
+    """Produce rates for the latency runs, as shares of the job's measured maximum: one job per runtime
+    profile takes them in ascending order, as a step load (benchmarks/latency.py)."""
     latency_seconds: float
-    """Longer than `event.max_out_of_orderness`: the last that long of the load waits for newer events."""
+    """Measured seconds at each rate; longer than `event.max_out_of_orderness`: the last that long of
+    the load waits for newer events."""
     latency_warm_up_s: float
-    """Seconds of load at each rate before the measured ones (benchmarks/latency.py): a fresh job
-    caught up with its start after 4.5 s at 6,500 events/s, after 8-19 s at 16,000-18,000."""
+    """Seconds of load at each rate before the measured ones: a fresh job caught up with its start
+    within 5 s at 3,000 events/s, after 4.5 s at 6,500, after 8-23 s at 16,000-18,000; a warm one
+    meets a higher rate."""
     latency_profiles: tuple[str, ...] = ("latency", "throughput")
-    """The runtime profiles whose latency is measured (each run starts a job: tens of seconds)."""
+    """The runtime profiles whose latency is measured (each starts a job: tens of seconds)."""
     cost_variants: bool = True
     """Also run the job without drift, without deduplication, on the other state backend, with models
     of 50, 200 and 400 trees and with the other `streaming.features_at` (at parallelism 1 and 2, and
@@ -89,7 +92,7 @@ PROFILES = {
         1_000,
         batched_consumer_events=3_000,
         ceiling_rows=20_000,
-        latency_shares=(0.5,),
+        latency_shares=(0.25, 0.5),
         latency_seconds=10,
         latency_warm_up_s=5,
         cost_events=4_000,
@@ -114,7 +117,7 @@ PROFILES = {
         ceiling_rows=5_000_000,
         latency_shares=(0.1, 0.5, 0.8),
         latency_seconds=30,
-        latency_warm_up_s=20,
+        latency_warm_up_s=10,
         cost_events=1_000_000,
         keys=(100_000, 1_000_000, 10_000_000),
         warm_up_events=300_000,
@@ -235,21 +238,20 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         maximum = by_name[f"job_throughput_p1_{backend}{other.label}"].events_per_s
         latency_runs.append((other.spec, "latency", maximum))
     fastest = max(maximum for _, _, maximum in latency_runs)
-    load_s = profile.latency_warm_up_s + profile.latency_seconds
-    paced_events = generator(replace(config, events=int(fastest * load_s * max(profile.latency_shares)) + 1))
+    load_s = (profile.latency_warm_up_s + profile.latency_seconds) * sum(profile.latency_shares)
+    paced_events = generator(replace(config, events=int(fastest * load_s) + len(profile.latency_shares)))
     for target, name, maximum in latency_runs:
-        for share in profile.latency_shares:
-            figures = measure_latency(
-                stack,
-                target,
-                results / "runs" / run_id,
-                workdir,
-                paced_events,
-                profile=name,
-                rate=share * maximum,
-                seconds=profile.latency_seconds,
-                warm_up_s=profile.latency_warm_up_s,
-            )
+        for figures in measure_latency(
+            stack,
+            target,
+            results / "runs" / run_id,
+            workdir,
+            paced_events,
+            profile=name,
+            rates=[share * maximum for share in sorted(profile.latency_shares)],
+            seconds=profile.latency_seconds,
+            warm_up_s=profile.latency_warm_up_s,
+        ):
             latency.append(figures)
             console.print(
                 f"latency {figures['profile']} (features at {figures['features_at']}) at "
@@ -258,7 +260,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                 f"cores job {figures['cores']['job']}, bench {figures['cores']['bench']}, "
                 f"other {figures['cores']['other']}"
             )
-            reports.write_partial(run_id, profile_name, measured, latency, results)
+        reports.write_partial(run_id, profile_name, measured, latency, results)
     report = {
         "profile": profile_name,
         "run": run_id,

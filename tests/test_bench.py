@@ -73,18 +73,28 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         (400, True),
     ]
     assert [(k["keys"], k["topic_events"]) for k in report["keys_in_state"]] == [(5_000, 5_000)]
-    # The load's first seconds warm the job up and are not measured: scored < produced.
-    assert [(r["profile"], r["features_at"], 0 < r["scored"] < r["events"]) for r in report["latency_ms"]] == [
+    # One job per profile takes the rates in turn; each rate's first seconds warm it up, not measured.
+    steps = [(r["profile"], r["features_at"], r["after_events_per_s"] is None) for r in report["latency_ms"]]
+    assert steps == [
         ("latency", "watermark", True),
+        ("latency", "watermark", False),
         ("throughput", "watermark", True),
+        ("throughput", "watermark", False),
         ("latency", "arrival", True),
+        ("latency", "arrival", False),
     ]
+    load_s = tiny.latency_warm_up_s + tiny.latency_seconds
+    for first, second in zip(report["latency_ms"][::2], report["latency_ms"][1::2], strict=True):
+        assert second["after_events_per_s"] == first["target_events_per_s"] < second["target_events_per_s"]
+        assert first["starts_at_s"] == 0 and abs(second["starts_at_s"] - load_s) <= 1
     for paced in report["latency_ms"]:
+        assert abs(paced["events"] - paced["target_events_per_s"] * load_s) <= load_s  # the target is rounded
+        assert 0 < paced["scored"] < paced["events"]
         assert 0 < paced["p50"] <= paced["p95"] <= paced["p99"] and "producer_lag_p99_ms" in paced
         # The run waits for the last transaction to commit: every scored record became visible, later.
         assert paced["committed"] == paced["scored"] and paced["committed_p50"] >= paced["p50"]
         assert paced["committed_p50"] <= paced["committed_p95"] <= paced["committed_p99"]
-        # Per second of the whole load, warm-up included: more records than the measured ones.
+        # Per second of the whole step, warm-up included: more records than the measured ones.
         assert sum(s["events"] for s in paced["per_second"]) > paced["scored"] and paced["cores"]["job"] > 0
     assert [plan["events_per_hour"] for plan in report["capacity"]] == [10**9, 4 * 10**9]
     one, four = report["capacity"]
