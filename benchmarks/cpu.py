@@ -20,21 +20,21 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
-class _Stat:
+class ProcessStat:
     parent: int
     session: int
     cpu_seconds: float
     """User + system."""
 
 
-def _stat(pid: int) -> _Stat | None:
+def process_stat(pid: int) -> ProcessStat | None:
     """A live process's figures, None if it is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
     fields = text[text.rindex(")") + 2 :].split()  # the command name may contain spaces
-    return _Stat(int(fields[1]), int(fields[3]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return ProcessStat(int(fields[1]), int(fields[3]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
 
 
 class TreeCpu:
@@ -44,7 +44,7 @@ class TreeCpu:
         self.root = root
         self._seen: dict[int, float] = {}
 
-    def _tree(self, stats: dict[int, _Stat]) -> set[int]:
+    def _tree(self, stats: dict[int, ProcessStat]) -> set[int]:
         if self.root not in stats:
             return set()
         session, tree, grew = stats[self.root].session, {self.root}, True
@@ -57,7 +57,7 @@ class TreeCpu:
     def sample(self) -> float:
         stats = {}
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            if entry.name.isdigit() and (stat := process_stat(int(entry.name))) is not None:
                 stats[int(entry.name)] = stat
         for pid in self._tree(stats):
             self._seen[pid] = stats[pid].cpu_seconds

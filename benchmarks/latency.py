@@ -178,7 +178,7 @@ def measure_latency(
     )
     load_start = int(sent.appended_ms.min())
     figures = []
-    for step, rate in zip(steps, rates, strict=True):
+    for i, (step, rate) in enumerate(zip(steps, rates, strict=True)):
         appended = sent.appended_ms[step]
         first, last = int(appended.min()), int(appended.max())
         mine = (rows >= step.start) & (rows < step.stop)
@@ -194,7 +194,7 @@ def measure_latency(
                 "features_at": spec.streaming.features_at,
                 "target_events_per_s": round(rate),
                 "achieved_events_per_s": round((appended.size - 1) * 1000 / max(last - first, 1)),
-                "after_events_per_s": round(rates[len(figures) - 1]) if figures else None,
+                "after_events_per_s": round(rates[i - 1]) if i else None,
                 "events": int(appended.size),
                 "warm_up_s": warm_up_s,
                 "scored": int(measured.sum()),

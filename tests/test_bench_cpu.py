@@ -3,9 +3,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from streamscore.benchmarks.cpu import CLOCK_TICKS, TreeCpu
+from streamscore.benchmarks.cpu import TreeCpu, process_stat
 
 BURN_THEN_WAIT = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end: pass\ntime.sleep(60)"
 PARENT = f"""import subprocess, sys, time
@@ -18,8 +17,9 @@ time.sleep(60)
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    stat = process_stat(pid)
+    assert stat is not None, f"process {pid} is gone"
+    return stat.cpu_seconds
 
 
 def test_a_process_tree_counts_its_children_but_not_those_in_a_session_of_their_own() -> None:
