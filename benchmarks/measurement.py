@@ -11,6 +11,11 @@ class Measurement:
     cpu_seconds: float
     other_cores: float | None = None
     """Cores the rest of the machine used meanwhile, where measured (the job's runs)."""
+    machine_speed: float | None = None
+    """The ONNX ceiling's rate per core just before and after this measurement (mean), over the one at
+    the start of the bench: how fast the machine ran meanwhile. A neighbour or the clock can move
+    every figure of a variant by a tenth or more (session 20: one job on one topic, 18.9k to 24.1k
+    events per core-second in four runs, every thread alike), which /proc's cores do not show."""
 
     @property
     def events_per_s(self) -> float:
@@ -28,4 +33,6 @@ class Measurement:
             "cpu_seconds": round(self.cpu_seconds, 3),
             "events_per_s": round(self.events_per_s, 1),
             "events_per_core_second": round(self.events_per_core_second, 1),
-        } | ({} if self.other_cores is None else {"other_cores": self.other_cores})
+        } | {
+            k: v for k, v in (("other_cores", self.other_cores), ("machine_speed", self.machine_speed)) if v is not None
+        }

@@ -165,12 +165,12 @@ def write_report(report: dict[str, Any], results: Path) -> None:
     lines = [
         f"# streamscore bench {report['run']} ({report['profile']})",
         "",
-        "| variant | events | events/s | events per core-second | other processes' cores |",
-        "|---|---:|---:|---:|---:|",
+        "| variant | events | events/s | events per core-second | other processes' cores | machine speed |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {v['variant']} | {v['events']:,} | {v['events_per_s']:,.0f} | {v['events_per_core_second']:,.0f} "
-        f"| {v.get('other_cores', '')} |"
+        f"| {v.get('other_cores', '')} | {v.get('machine_speed', '')} |"
         for v in report["variants"].values()
     ]
     lines += ["", "| ratio (per core) | value |", "|---|---:|"]

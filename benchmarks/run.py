@@ -8,6 +8,7 @@ would otherwise write, with the ratios between them. Results go to `results/benc
 
 import argparse
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -149,11 +150,25 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
             f"{measurement.variant}: {measurement.events_per_s:,.0f} events/s, "
             f"{measurement.events_per_core_second:,.0f} per core-second"
             + ("" if measurement.other_cores is None else f" (other processes {measurement.other_cores} cores)")
+            + ("" if measurement.machine_speed is None else f", machine speed {measurement.machine_speed}")
         )
         reports.write_partial(run_id, profile_name, measured, latency, results)
 
     batch = spec.streaming.profiles["throughput"].arrow_batch_size  # what the job's UDF gets per call
-    record(onnx_ceiling(model, profile.ceiling_rows, batch))
+    ceiling = onnx_ceiling(model, profile.ceiling_rows, batch)
+    record(ceiling)
+    probe_rows = max(profile.ceiling_rows // 10, 10_000)  # about a second on the standard profile's model
+
+    def probed(measure: Callable[[], Measurement]) -> Measurement:
+        """`measure()` with the machine's speed around it (`Measurement.machine_speed`)."""
+
+        def speed() -> float:
+            return onnx_ceiling(model, probe_rows, batch).events_per_core_second / ceiling.events_per_core_second
+
+        before = speed()
+        measurement = measure()
+        return replace(measurement, machine_speed=round((before + speed()) / 2, 3))
+
     models = sized_models(model.n_features)
     by_size = ceiling_by_model_size(models, model.n_features, profile.ceiling_rows, batch)
     generator, config = generator_for(
@@ -205,28 +220,35 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         runs.append(JobRun(*own_topic(f"keys-{keys}", events, keys), workdir, label=f"_{keys}_keys"))
     for job in runs:
         record(
-            run_job(
-                stack,
-                job.spec,
-                job.spec_file,
-                job.workdir,
-                parallelism=job.parallelism,
-                profile="throughput",
-                features_only=job.features_only,
-                label=job.label,
+            probed(
+                lambda job=job: run_job(
+                    stack,
+                    job.spec,
+                    job.spec_file,
+                    job.workdir,
+                    parallelism=job.parallelism,
+                    profile="throughput",
+                    features_only=job.features_only,
+                    label=job.label,
+                )
             )
         )
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()
+    batch_rows = max(profile.events // 10, 1)  # Spark's micro-batches
     record(
-        spark_structured_streaming(
-            spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, max(profile.events // 10, 1)
+        probed(
+            lambda: spark_structured_streaming(
+                spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, batch_rows
+            )
         )
     )
     for limit, per_call in ((profile.consumer_events, 1), (profile.batched_consumer_events, 10_000)):
         record(
-            consume_and_score(
-                stack.bootstrap_servers, stack.registry_url, spec.topics.events, model, numeric, limit, per_call
+            probed(
+                lambda limit=limit, per_call=per_call: consume_and_score(
+                    stack.bootstrap_servers, stack.registry_url, spec.topics.events, model, numeric, limit, per_call
+                )
             )
         )
 
