@@ -26,13 +26,13 @@ class Measurement:
         return self.events / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
 
     def as_dict(self) -> dict[str, float | int | str]:
-        return {
+        figures: dict[str, float | int | str] = {
             "variant": self.variant,
             "events": self.events,
             "seconds": round(self.seconds, 3),
             "cpu_seconds": round(self.cpu_seconds, 3),
             "events_per_s": round(self.events_per_s, 1),
             "events_per_core_second": round(self.events_per_core_second, 1),
-        } | {
-            k: v for k, v in (("other_cores", self.other_cores), ("machine_speed", self.machine_speed)) if v is not None
         }
+        optional = {"other_cores": self.other_cores, "machine_speed": self.machine_speed}
+        return figures | {k: v for k, v in optional.items() if v is not None}

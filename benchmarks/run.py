@@ -10,6 +10,7 @@ import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +222,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     for job in runs:
         record(
             probed(
-                lambda job=job: run_job(
+                partial(
+                    run_job,
                     stack,
                     job.spec,
                     job.spec_file,
@@ -236,21 +238,11 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()
     batch_rows = max(profile.events // 10, 1)  # Spark's micro-batches
-    record(
-        probed(
-            lambda: spark_structured_streaming(
-                spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, batch_rows
-            )
-        )
-    )
+    spark_args = (spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, batch_rows)
+    record(probed(partial(spark_structured_streaming, *spark_args)))
+    topic = (stack.bootstrap_servers, stack.registry_url, spec.topics.events)
     for limit, per_call in ((profile.consumer_events, 1), (profile.batched_consumer_events, 10_000)):
-        record(
-            probed(
-                lambda limit=limit, per_call=per_call: consume_and_score(
-                    stack.bootstrap_servers, stack.registry_url, spec.topics.events, model, numeric, limit, per_call
-                )
-            )
-        )
+        record(probed(partial(consume_and_score, *topic, model, numeric, limit, per_call)))
 
     by_name = {m.variant: m for m in measured + by_size}
     backend = spec.streaming.state_backend
