@@ -12,8 +12,8 @@ class Measurement:
     other_cores: float | None = None
     """Cores the rest of the machine used meanwhile, where measured (the job's runs)."""
     machine_speed: float | None = None
-    """The ONNX ceiling's rate per core just before and after this measurement (mean), over the one at
-    the start of the bench: how fast the machine ran meanwhile. A neighbour or the clock can move
+    """The ONNX ceiling's rate per core on a few rows just before and after this measurement (mean),
+    over the same at the start of the bench: how fast the machine ran meanwhile. A neighbour or the clock can move
     every figure of a variant by a tenth or more (session 20: one job on one topic, 18.9k to 24.1k
     events per core-second in four runs, every thread alike), which /proc's cores do not show."""
 
