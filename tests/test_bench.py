@@ -47,7 +47,7 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     }
     for figures in variants.values():
         assert figures["events"] > 0 and figures["events_per_s"] > 0 and figures["events_per_core_second"] > 0
-        # Every run over the topic has the machine's speed around it, relative to the ceiling measured first.
+        # Every run over the topic has the machine's speed around it, relative to the same probe at the start.
         ceiling = figures["variant"].startswith("onnx_ceiling")
         assert ("machine_speed" in figures) is not ceiling
         assert ceiling or 0.2 < figures["machine_speed"] < 5
