@@ -13,9 +13,10 @@ class Measurement:
     """Cores the rest of the machine used meanwhile, where measured (the job's runs)."""
     machine_speed: float | None = None
     """The ONNX ceiling's rate per core on a few rows just before and after this measurement (mean),
-    over the same at the start of the bench: how fast the machine ran meanwhile. A neighbour or the clock can move
-    every figure of a variant by a tenth or more (session 20: one job on one topic, 18.9k to 24.1k
-    events per core-second in four runs, every thread alike), which /proc's cores do not show."""
+    over the same at the start of the bench: how fast the machine ran meanwhile. A neighbour or the
+    clock can move every figure of a variant by a tenth or more (session 20: one job on one topic,
+    18.9k to 24.1k events per core-second in four runs, every thread alike), which /proc's cores do
+    not show."""
 
     @property
     def events_per_s(self) -> float:

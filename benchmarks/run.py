@@ -156,8 +156,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         reports.write_partial(run_id, profile_name, measured, latency, results)
 
     batch = spec.streaming.profiles["throughput"].arrow_batch_size  # what the job's UDF gets per call
-    ceiling = onnx_ceiling(model, profile.ceiling_rows, batch)
-    record(ceiling)
+    record(onnx_ceiling(model, profile.ceiling_rows, batch))
     # The machine's speed: the ceiling again on fewer rows, over its own first measure here. Not over
     # the ceiling above: its rows come from memory, a small probe's from cache (1.04-1.33 in a quick run).
     probe_rows = max(profile.ceiling_rows // 10, batch)  # about a second on the standard profile's model
