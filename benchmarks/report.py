@@ -104,25 +104,28 @@ def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | Non
         "parallelism_2_vs_1_per_core": per_core(job, two),
     }
     if f"job_throughput_p1_{backend}_no_drift" in by_name:  # the cost variants ran
-        other = by_name[f"job_throughput_p1_{'hashmap' if backend == 'rocksdb' else 'rocksdb'}"]
-        hashmap, rocksdb = (other, base) if backend == "rocksdb" else (base, other)
         ratios |= {
-            "hashmap_vs_rocksdb_state": per_core(rocksdb, hashmap),
             "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"], base),
-            "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"], base),
             "job_400_vs_50_trees": per_core(
                 by_name[f"job_throughput_p1_{backend}_{TREES[0]}_trees"],
                 by_name[f"job_throughput_p1_{backend}_{TREES[-1]}_trees"],
             ),
         }
+    if f"job_throughput_p1_{backend}_no_dedup" in by_name:  # the other variants ran
+        other = by_name[f"job_throughput_p1_{'hashmap' if backend == 'rocksdb' else 'rocksdb'}"]
+        hashmap, rocksdb = (other, base) if backend == "rocksdb" else (base, other)
+        ratios |= {
+            "hashmap_vs_rocksdb_state": per_core(rocksdb, hashmap),
+            "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"], base),
+        }
     return ratios
 
 
 def cost_curves(
-    by_name: dict[str, Measurement], backend: str, key_topics: dict[int, int]
+    by_name: dict[str, Measurement], backend: str, key_topics: dict[int, tuple[int, str]]
 ) -> dict[str, list[dict[str, Any]]]:
     """The job's per-core rate by model size (next to the model's ceiling) and by keys in state
-    (`key_topics`: keys -> events of the topic drawn from them)."""
+    (`key_topics`: keys -> events of the topic drawn from them and the variant that ran on it)."""
     job = f"job_throughput_p1_{backend}"
     sizes = [
         {
@@ -139,9 +142,10 @@ def cost_curves(
             {
                 "keys": n,
                 "topic_events": events,
-                "events_per_core_second": round(by_name[f"{job}_{n}_keys"].events_per_core_second, 1),
+                "variant": variant,
+                "events_per_core_second": round(by_name[variant].events_per_core_second, 1),
             }
-            for n, events in sorted(key_topics.items())
+            for n, (events, variant) in sorted(key_topics.items())
         ],
     }
 

@@ -30,9 +30,10 @@ from streamscore.benchmarks.variants import (
     COST_TOPIC,
     WARM_UP,
     JobRun,
-    cost_variants,
     features_at_variants,
     model_size_variants,
+    other_variants,
+    without_drift,
 )
 from streamscore.deploy import stack as local_stack
 from streamscore.shared.avro import record_fields
@@ -46,8 +47,9 @@ flows at its steady rate instead of in one burst at the end; short against the d
 fire per slide of event time (20 per run, as in production where one fires per millions of events,
 not, as over a day of event time, per handful)."""
 EVENTS_PER_KEY = 10
-"""Events per entity in the filled topic (at least the spec's `synthetic.entities` are drawn): a busy
-card's day. Every event of a key is in its windows, so this sets the state each event reads."""
+"""Events per entity in a filled topic unless its profile says otherwise (at least the spec's
+`synthetic.entities` are drawn): a busy card's day. Every event of a key is in its windows, so this
+sets the state each event reads."""
 
 
 @dataclass(frozen=True)
@@ -73,21 +75,42 @@ class BenchProfile:
     latency_profiles: tuple[str, ...] = ("latency", "throughput")
     """The runtime profiles whose latency is measured (each starts a job: tens of seconds)."""
     cost_variants: bool = True
-    """Also run the job without drift, without deduplication, on the other state backend, with models
-    of 50, 200 and 400 trees and with the other `streaming.features_at` (at parallelism 1 and 2, and
-    its latency with the `latency` profile): what each costs; a smoke run skips them."""
+    """Also run the job without drift and with models of 50, 200 and 400 trees: how its cost grows; a
+    smoke run skips them."""
+    other_variants: bool = False
+    """Also run the job without deduplication, on the other state backend and with the other
+    `streaming.features_at` (at parallelism 1 and 2, and its latency with the `latency` profile): what
+    each choice costs. Findings to revisit now and then (the `full` profile), not a release check."""
     cost_events: int | None = None
     """Events of the topic the cost variants and the JVM path run on, with a baseline run of the job
     there to compare them with (None: the main topic). Nine runs of 10 million events would take
     hours on 2 cores."""
     keys: tuple[int, ...] = ()
-    """Also run the job on topics drawn from this many entities (keys in state), each of `cost_events`
-    (else `events`) events, or as many events as keys if more."""
+    """The job's rate by keys in state: a count the main or the cost topic is drawn from is that
+    topic's parallelism-1 run; any other gets a topic of its own, of `cost_events` (else `events`)
+    events, or as many events as keys if more."""
+    main_keys: int | None = None
+    """Entities the main topic is drawn from (None: one per `EVENTS_PER_KEY` events). The standard
+    profile draws its 10M events from 10M keys, so its runs at parallelism 1 and 2 are also the
+    10M-keys point: a topic of its own would be 10M more events, 5 of its 20 minutes."""
     warm_up_events: int = 0
     """Events of a first run, on a topic of its own, that warms the TaskManager up (reported, in no
     ratio; 0: none, for a smoke run)."""
 
 
+STANDARD = BenchProfile(
+    10_000_000,
+    200_000,
+    batched_consumer_events=1_000_000,
+    ceiling_rows=2_000_000,
+    latency_shares=(0.1, 0.5, 0.8),
+    latency_seconds=20,
+    latency_warm_up_s=10,
+    cost_events=1_000_000,
+    keys=(100_000, 1_000_000, 10_000_000),
+    main_keys=10_000_000,
+    warm_up_events=300_000,
+)
 PROFILES = {
     "tiny": BenchProfile(
         5_000,
@@ -98,7 +121,9 @@ PROFILES = {
         latency_seconds=10,
         latency_warm_up_s=5,
         cost_events=4_000,
-        keys=(5_000,),
+        other_variants=True,
+        keys=(3_000, 5_000),
+        main_keys=5_000,
         warm_up_events=2_000,
     ),
     "quick": BenchProfile(
@@ -112,18 +137,8 @@ PROFILES = {
         latency_profiles=("latency",),
         cost_variants=False,
     ),
-    "standard": BenchProfile(
-        10_000_000,
-        200_000,
-        batched_consumer_events=2_000_000,
-        ceiling_rows=5_000_000,
-        latency_shares=(0.1, 0.5, 0.8),
-        latency_seconds=30,
-        latency_warm_up_s=10,
-        cost_events=1_000_000,
-        keys=(100_000, 1_000_000, 10_000_000),
-        warm_up_events=300_000,
-    ),
+    "standard": STANDARD,
+    "full": replace(STANDARD, other_variants=True),
 }
 
 
@@ -187,7 +202,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         """At least the spec's entities, and one per `EVENTS_PER_KEY` events."""
         return max(spec_entities, events // EVENTS_PER_KEY)
 
-    config = replace(config, entities=entities_for(profile.events))
+    main_keys = profile.main_keys or entities_for(profile.events)
+    config = replace(config, entities=main_keys)
     # Filling 10M events hands Spark ten 1M-row Arrow chunks; at the default 1 GB heap the next fill
     # after them ran out of memory (run of 2026-11-28, 11:44): what the chunks left was not yet collected.
     spark = local_session("streamscore-bench", driver_memory="4g")
@@ -202,25 +218,35 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         fill_topic(spark, target, table, stack.bootstrap_servers, stack.registry_url)
         return target, dump_pipeline(target, spec_file.with_name(f"pipeline-{suffix}.yaml"))
 
+    backend = spec.streaming.state_backend
+    job_name = f"job_throughput_p1_{backend}"
     runs = []
     if profile.warm_up_events:
         warm_up = own_topic("warm-up", profile.warm_up_events, entities_for(profile.warm_up_events))
         runs.append(JobRun(*warm_up, workdir, label=WARM_UP))
     runs += [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
+    key_runs = {main_keys: (profile.events, job_name)}  # keys in state -> (topic events, the run measuring it)
     cost_spec, cost_file = spec, spec_file
     if profile.cost_variants and profile.cost_events is not None:
         cost_spec, cost_file = own_topic("cost", profile.cost_events, entities_for(profile.cost_events))
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
+        key_runs.setdefault(entities_for(profile.cost_events), (profile.cost_events, f"{job_name}{COST_TOPIC}"))
     runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
-    other_mode = features_at_variants(cost_spec, cost_file, workdir) if profile.cost_variants else []
+    other_mode = features_at_variants(cost_spec, cost_file, workdir) if profile.other_variants else []
     runs += other_mode
     other = other_mode[0] if other_mode else None  # its spec and label (the runs differ in parallelism)
     if profile.cost_variants:
-        runs += cost_variants(cost_spec, cost_file, workdir)
+        runs.append(without_drift(cost_spec, cost_file, workdir))
         runs += model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
-    key_topics = {n: max(profile.cost_events or profile.events, n) for n in profile.keys}  # keys -> events
-    for keys, events in key_topics.items():
-        runs.append(JobRun(*own_topic(f"keys-{keys}", events, keys), workdir, label=f"_{keys}_keys"))
+    if profile.other_variants:
+        runs += other_variants(cost_spec, cost_file, workdir)
+    key_topics = {}  # keys -> (topic events, variant)
+    for keys in profile.keys:
+        if keys not in key_runs:
+            events = max(profile.cost_events or profile.events, keys)
+            runs.append(JobRun(*own_topic(f"keys-{keys}", events, keys), workdir, label=f"_{keys}_keys"))
+            key_runs[keys] = (events, f"{job_name}_{keys}_keys")
+        key_topics[keys] = key_runs[keys]
     for job in runs:
         record(
             probed(
@@ -247,11 +273,10 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         record(probed(partial(consume_and_score, *topic, model, numeric, limit, per_call)))
 
     by_name = {m.variant: m for m in measured + by_size}
-    backend = spec.streaming.state_backend
-    job = by_name[f"job_throughput_p1_{backend}"]
+    job = by_name[job_name]
     latency_runs = [(spec, name, job.events_per_s) for name in profile.latency_profiles]
     if other is not None:  # the other features_at, at shares of its maximum on its topic
-        maximum = by_name[f"job_throughput_p1_{backend}{other.label}"].events_per_s
+        maximum = by_name[f"{job_name}{other.label}"].events_per_s
         latency_runs.append((other.spec, "latency", maximum))
     fastest = max(maximum for _, _, maximum in latency_runs)
     load_s = (profile.latency_warm_up_s + profile.latency_seconds) * sum(profile.latency_shares)

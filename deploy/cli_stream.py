@@ -41,7 +41,7 @@ def score(
 def bench(
     pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline spec (YAML).")],
     workdir: Annotated[Path, typer.Option(help="The registry whose champion is measured.")] = Path("data"),
-    profile: Annotated[str, typer.Option(help="tiny, quick (minutes) or standard (>= 10M events).")] = "quick",
+    profile: Annotated[str, typer.Option(help="tiny, quick, standard (10M events) or full.")] = "quick",
     results: Annotated[Path, typer.Option(help="Where the JSON and Markdown results go.")] = Path("results"),
 ) -> None:
     """The release load benchmark (benchmarks/run.py): ONNX ceiling, the job at parallelism 1 and 2,
