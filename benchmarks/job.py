@@ -68,10 +68,11 @@ def run_job(
     *,
     parallelism: int,
     profile: str,
-    features_only: bool = False,
+    until: str | None = None,
     label: str = "",
 ) -> Measurement:
-    """`features_only`: the JVM path alone (no Python, no model), the job's own limit."""
+    """`until`: the JVM path alone (no Python, no model) up to that stage (score_job.JVM_STAGES): the
+    job's own limit, `jvm_path` when it stops after the features, `jvm_path_until_<stage>` before."""
     cpu, topics = TreeCpu(task_manager_pid(stack)), [spec.topics.scored, spec.topics.dead_letters]
     consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap_servers, **KafkaSecurity.from_env().python_options())
     samples: list[Sample] = []
@@ -98,7 +99,7 @@ def run_job(
             bounded=True,
             profile=profile,
             parallelism=parallelism,
-            features_only=features_only,
+            until=until,
         )
     finally:
         done.set()
@@ -107,7 +108,8 @@ def run_job(
     consumer.close()
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     first, last = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
-    name = f"{'jvm_path' if features_only else f'job_{profile}'}_p{parallelism}_{spec.streaming.state_backend}{label}"
+    path = {None: f"job_{profile}", "features": "jvm_path"}.get(until, f"jvm_path_until_{until}")
+    name = f"{path}_p{parallelism}_{spec.streaming.state_backend}{label}"
     events = round(0.8 * total)
     if last.cpu_seconds <= first.cpu_seconds:
         # A few thousand events (the tiny profile) all appeared between two samples, in which the meter saw

@@ -15,6 +15,7 @@ from streamscore.benchmarks.charts import write_charts
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.benchmarks.model_size import TREES
 from streamscore.benchmarks.variants import COST_TOPIC
+from streamscore.streaming.score_job import JVM_STAGES
 
 HOUR_S = 3_600
 
@@ -124,8 +125,9 @@ def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | Non
 def cost_curves(
     by_name: dict[str, Measurement], backend: str, key_topics: dict[int, tuple[int, str]]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The job's per-core rate by model size (next to the model's ceiling) and by keys in state
-    (`key_topics`: keys -> events of the topic drawn from them and the variant that ran on it)."""
+    """The job's per-core rate by model size (next to the model's ceiling), by the stage it stops
+    after, and by keys in state (`key_topics`: keys -> events of the topic drawn from them and the
+    variant that ran on it)."""
     job = f"job_throughput_p1_{backend}"
     sizes = [
         {
@@ -136,8 +138,21 @@ def cost_curves(
         for trees in TREES
         if f"{job}_{trees}_trees" in by_name
     ]
+    stages = {stage: f"jvm_path_until_{stage}_p1_{backend}" for stage in JVM_STAGES[:-1]}
+    stages |= {JVM_STAGES[-1]: f"jvm_path_p1_{backend}", "scoring": f"{job}{COST_TOPIC}"}
     return {
         "job_by_model_size": sizes,
+        # CPU per event of the job stopped after each stage, and of the whole job, on the cost topic.
+        "jvm_path_by_stage": [
+            {
+                "until": stage,
+                "variant": variant,
+                "events_per_core_second": round(by_name[variant].events_per_core_second, 1),
+                "us_per_event": round(1e6 * by_name[variant].cpu_seconds / by_name[variant].events, 2),
+            }
+            for stage, variant in stages.items()
+            if variant in by_name
+        ],
         "keys_in_state": [
             {
                 "keys": n,

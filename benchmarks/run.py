@@ -39,6 +39,7 @@ from streamscore.deploy import stack as local_stack
 from streamscore.shared.avro import record_fields
 from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
+from streamscore.streaming.score_job import JVM_STAGES
 
 EVENT_TIME_SPAN_S = 1_200
 """The event time the filled topic spans, whatever its size. Long against `max_out_of_orderness`, so
@@ -231,7 +232,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         cost_spec, cost_file = own_topic("cost", profile.cost_events, entities_for(profile.cost_events))
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
         key_runs.setdefault(entities_for(profile.cost_events), (profile.cost_events, f"{job_name}{COST_TOPIC}"))
-    runs.append(JobRun(cost_spec, cost_file, workdir, features_only=True))
+    runs.append(JobRun(cost_spec, cost_file, workdir, until="features"))
     other_mode = features_at_variants(cost_spec, cost_file, workdir) if profile.other_variants else []
     runs += other_mode
     other = other_mode[0] if other_mode else None  # its spec and label (the runs differ in parallelism)
@@ -240,6 +241,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         runs += model_size_variants(cost_spec, cost_file, bundle.path, models, results / "runs" / run_id)
     if profile.other_variants:
         runs += other_variants(cost_spec, cost_file, workdir)
+        runs += [JobRun(cost_spec, cost_file, workdir, until=stage) for stage in JVM_STAGES[:-1]]
     key_topics = {}  # keys -> (topic events, variant)
     for keys in profile.keys:
         if keys not in key_runs:
@@ -258,7 +260,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                     job.workdir,
                     parallelism=job.parallelism,
                     profile="throughput",
-                    features_only=job.features_only,
+                    until=job.until,
                     label=job.label,
                 )
             )

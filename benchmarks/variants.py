@@ -21,7 +21,8 @@ class JobRun:
     spec_file: Path
     workdir: Path
     parallelism: int = 1
-    features_only: bool = False
+    until: str | None = None
+    """Only the JVM path, up to this stage (score_job.JVM_STAGES)."""
     label: str = ""
     """Appended to the variant's name."""
 

@@ -45,9 +45,16 @@ class JobSettings:
     jars: list[Path]
     profile: str | None = None
     parallelism: int | None = None
-    features_only: bool = False
-    """The JVM path alone (decode, validation, profiles, features, sinks; no Python, no model): the
-    benchmark's measure of what the job costs before scoring."""
+    until: str | None = None
+    """Stop after this stage of the JVM path (`JVM_STAGES`; no Python, no model): what the job costs
+    before scoring, stage by stage (benchmarks/)."""
+
+
+JVM_STAGES = ("read", "validation", "deduplication", "features")
+"""Where `JobSettings.until` can stop the job, in the order it runs them. `read`: the raw records
+written back as they came (the Kafka source and transactional sink, and the event time the
+watermark needs); `validation`: decoded and judged, the valid events' ids and the dead letters
+written (no deduplication); `deduplication`: the same after it; `features`: the feature rows."""
 
 
 def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> None:
@@ -89,12 +96,27 @@ def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings
 
 
 def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> StatementSet:
-    """Register every table and view; returns the inserts: scored, review and dead letters, or with
-    `features_only` the feature rows and dead letters."""
-    kafka = settings.kafka
+    """Register every table and view; returns the inserts: scored, review and dead letters, or what
+    the JVM path writes up to `settings.until`."""
+    kafka, topics = settings.kafka, spec.topics
     register_java_functions(t_env)
     t_env.execute_sql(event_source("events_raw", spec, kafka))
+    statements = t_env.create_statement_set()
+    if settings.until == "read":
+        t_env.execute_sql(ddl("records_sink", ["`value` BYTES"], kafka.sink_options(topics.scored, "raw")))
+        statements.add_insert_sql("INSERT INTO `records_sink` SELECT `value` FROM `events_raw`")
+        return statements
+    if settings.until == "validation":
+        spec = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
     valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
+    t_env.execute_sql(
+        kafka_sink("dead_letter_sink", topics.dead_letters, DEAD_LETTER_COLUMNS, "dead_letter.avsc", None, kafka)
+    )
+    statements.add_insert_sql(f"INSERT INTO `dead_letter_sink` SELECT * FROM {quote(dead)}")
+    if settings.until in ("validation", "deduplication"):
+        t_env.execute_sql(ddl("ids_sink", ["`event_id` STRING"], kafka.sink_options(topics.scored, "json")))
+        statements.add_insert_sql(f"INSERT INTO `ids_sink` SELECT {quote(spec.event.id)} FROM {quote(valid)}")
+        return statements
 
     profiles = None
     if profile_features(spec):
@@ -103,13 +125,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     enriched = with_profiles(t_env, spec, valid, profiles)
     t_env.create_temporary_view("features", compute_features(t_env, enriched, spec))
     vector = FeatureVector.of(spec)
-    topics = spec.topics
-    t_env.execute_sql(
-        kafka_sink("dead_letter_sink", topics.dead_letters, DEAD_LETTER_COLUMNS, "dead_letter.avsc", None, kafka)
-    )
-    statements = t_env.create_statement_set()
-    statements.add_insert_sql(f"INSERT INTO `dead_letter_sink` SELECT * FROM {quote(dead)}")
-    if settings.features_only:
+    if settings.until == "features":
         columns = ["`event_id` STRING", *[f"{quote(n)} DOUBLE" for n in vector.names]]
         t_env.execute_sql(ddl("features_sink", columns, kafka.sink_options(topics.scored, "json")))
         selected = ", ".join(f"CAST({quote(n)} AS DOUBLE)" for n in vector.names)
@@ -174,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", help="runtime profile from the spec (throughput, latency)")
     parser.add_argument("--parallelism", type=int, help="override streaming.parallelism")
     parser.add_argument(
-        "--features-only", action="store_true", help="no scoring: feature rows as JSON to the scored topic (benchmark)"
+        "--until", choices=JVM_STAGES, help="stop after this stage of the JVM path, writing to the scored topic (bench)"
     )
     return parser
 
@@ -192,7 +208,7 @@ def settings_from(args: argparse.Namespace, spec: PipelineSpec) -> JobSettings:
         security=KafkaSecurity.from_env(),
     )
     jars = stack.flink_jars()
-    return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism, args.features_only)
+    return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism, args.until)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,14 +34,15 @@ def flink_run(
     profile: str | None = None,
     parallelism: int | None = None,
     timeout_s: float | None = None,
-    features_only: bool = False,
+    until: str | None = None,
     savepoint: str | None = None,
     bootstrap: str | None = None,
     kafka_env: dict[str, str] | None = None,
 ) -> Submission:
     """Run the job on the local cluster: attached until it ends if `bounded`, else detached; from
     `savepoint` (state and Kafka offsets) when upgrading a stopped job. A secured broker: its `bootstrap`
-    servers and the STREAMSCORE_KAFKA_* variables of deploy/kafka_security.py in `kafka_env`."""
+    servers and the STREAMSCORE_KAFKA_* variables of deploy/kafka_security.py in `kafka_env`. `until`:
+    the JVM path alone, up to one of score_job.JVM_STAGES (benchmarks)."""
     command = [str(flink_home() / "bin" / "flink"), "run"]
     if savepoint:
         command += ["--fromSavepoint", savepoint]
@@ -56,8 +57,8 @@ def flink_run(
         command += ["--profile", profile]
     if parallelism:
         command += ["--parallelism", str(parallelism)]
-    if features_only:
-        command.append("--features-only")
+    if until:
+        command += ["--until", until]
     env = {
         **os.environ,
         "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),

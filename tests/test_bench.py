@@ -41,6 +41,9 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         "job_throughput_p1_rocksdb_400_trees",
         "job_throughput_p1_rocksdb_3000_keys",
         "jvm_path_p1_rocksdb",
+        "jvm_path_until_read_p1_rocksdb",
+        "jvm_path_until_validation_p1_rocksdb",
+        "jvm_path_until_deduplication_p1_rocksdb",
         "per_event_consumer",
         "batched_consumer_10000",
         "spark_structured_streaming",
@@ -56,8 +59,16 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
     assert variants["batched_consumer_10000"]["events"] == tiny.batched_consumer_events
     # The job's measured share is 80 % of its output (scored + dead letters + a few commit markers).
     assert 0.8 * tiny.events <= variants["job_throughput_p1_rocksdb"]["events"] <= 0.82 * tiny.events
-    cost_events = variants["job_throughput_p1_rocksdb_no_drift"]["events"]  # the cost variants' own topic
-    assert tiny.cost_events is not None and 0.8 * tiny.cost_events <= cost_events <= 0.82 * tiny.cost_events
+    assert tiny.cost_events is not None
+    # The cost variants' own topic; the JVM path stopped after each stage writes one record per event too.
+    stopped = [f"jvm_path_until_{stage}_p1_rocksdb" for stage in ("read", "validation", "deduplication")]
+    for variant in ("job_throughput_p1_rocksdb_no_drift", *stopped):
+        assert 0.8 * tiny.cost_events <= variants[variant]["events"] <= 0.82 * tiny.cost_events
+    stages = report["jvm_path_by_stage"]
+    assert [s["until"] for s in stages] == ["read", "validation", "deduplication", "features", "scoring"]
+    assert stages[-1]["variant"] == "job_throughput_p1_rocksdb_cost_topic" and all(
+        s["us_per_event"] > 0 for s in stages
+    )
     assert set(report["ratios"]) >= {
         "job_vs_onnx_ceiling",
         "job_vs_jvm_path",
