@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streamscore.benchmarks.model_size import sized_champion
-from streamscore.shared.spec import PipelineSpec, dump_pipeline, with_streaming
+from streamscore.shared.spec import PipelineSpec, dump_pipeline, with_streaming, without_deduplication
 
 COST_TOPIC = "_cost_topic"
 """The label of the baseline run on the cost variants' own topic (`BenchProfile.cost_events`)."""
@@ -45,9 +45,8 @@ def other_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[J
     """The job at parallelism 1 without deduplication and on the other state backend: what each
     choice costs, measured once in a while rather than before every release."""
     other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"
-    trusting = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
     return [
-        _variant(trusting, spec_file, workdir, "no-dedup", "_no_dedup"),
+        _variant(without_deduplication(spec), spec_file, workdir, "no-dedup", "_no_dedup"),
         _variant(with_streaming(spec, state_backend=other), spec_file, workdir, other, ""),
     ]
 

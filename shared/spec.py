@@ -524,6 +524,11 @@ def with_streaming(spec: PipelineSpec, **changes: Any) -> PipelineSpec:
     return spec.model_copy(update={"streaming": spec.streaming.model_copy(update=changes)})
 
 
+def without_deduplication(spec: PipelineSpec) -> PipelineSpec:
+    """The same pipeline with `event.deduplicate: false`: what the benchmarks compare it with."""
+    return spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
+
+
 def dump_pipeline(spec: PipelineSpec, path: Path) -> Path:
     """Write `spec` as YAML that `load_pipeline` reads back to an equal spec (schema path made absolute)."""
     body = spec.model_dump(mode="json", by_alias=True, exclude={"base_dir"})

@@ -21,7 +21,7 @@ from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment
 from streamscore.scoring.registry import default_tracking_uri
 from streamscore.shared.features.sql import profile_features, quote
 from streamscore.shared.features.vector import FeatureVector
-from streamscore.shared.spec import PipelineSpec, load_pipeline
+from streamscore.shared.spec import PipelineSpec, load_pipeline, without_deduplication
 from streamscore.streaming.drift import add_drift, watched
 from streamscore.streaming.features import compute_features, with_profiles
 from streamscore.streaming.java_functions import register_java_functions
@@ -107,7 +107,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
         statements.add_insert_sql("INSERT INTO `records_sink` SELECT `value` FROM `events_raw`")
         return statements
     if settings.until == "validation":
-        spec = spec.model_copy(update={"event": spec.event.model_copy(update={"deduplicate": False})})
+        spec = without_deduplication(spec)
     valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
     t_env.execute_sql(
         kafka_sink("dead_letter_sink", topics.dead_letters, DEAD_LETTER_COLUMNS, "dead_letter.avsc", None, kafka)
