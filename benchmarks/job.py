@@ -60,6 +60,12 @@ def task_manager_pid(stack: StackConfig) -> int:
     return pid
 
 
+def variant_name(profile: str, parallelism: int, backend: str, until: str | None = None, label: str = "") -> str:
+    """The name a run of the job is reported under, and what the report's ratios and curves look it up by."""
+    path = {None: f"job_{profile}", "features": "jvm_path"}.get(until, f"jvm_path_until_{until}")
+    return f"{path}_p{parallelism}_{backend}{label}"
+
+
 def run_job(
     stack: StackConfig,
     spec: PipelineSpec,
@@ -108,8 +114,7 @@ def run_job(
     consumer.close()
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     first, last = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
-    path = {None: f"job_{profile}", "features": "jvm_path"}.get(until, f"jvm_path_until_{until}")
-    name = f"{path}_p{parallelism}_{spec.streaming.state_backend}{label}"
+    name = variant_name(profile, parallelism, spec.streaming.state_backend, until, label)
     events = round(0.8 * total)
     if last.cpu_seconds <= first.cpu_seconds:
         # A few thousand events (the tiny profile) all appeared between two samples, in which the meter saw

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streamscore.benchmarks.charts import write_charts
+from streamscore.benchmarks.job import variant_name
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.benchmarks.model_size import TREES
 from streamscore.benchmarks.variants import COST_TOPIC
@@ -138,8 +139,8 @@ def cost_curves(
         for trees in TREES
         if f"{job}_{trees}_trees" in by_name
     ]
-    stages = {stage: f"jvm_path_until_{stage}_p1_{backend}" for stage in JVM_STAGES[:-1]}
-    stages |= {JVM_STAGES[-1]: f"jvm_path_p1_{backend}", "scoring": f"{job}{COST_TOPIC}"}
+    stages = {stage: variant_name("throughput", 1, backend, until=stage) for stage in JVM_STAGES}
+    stages["scoring"] = f"{job}{COST_TOPIC}"
     return {
         "job_by_model_size": sizes,
         # CPU per event of the job stopped after each stage, and of the whole job, on the cost topic.

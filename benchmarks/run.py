@@ -21,7 +21,7 @@ from streamscore.benchmarks import report as reports
 from streamscore.benchmarks.ceiling import onnx_ceiling
 from streamscore.benchmarks.consumers import consume_and_score
 from streamscore.benchmarks.fill import fill_topic
-from streamscore.benchmarks.job import run_job
+from streamscore.benchmarks.job import run_job, variant_name
 from streamscore.benchmarks.latency import measure_latency
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.benchmarks.model_size import ceiling_by_model_size, sized_models
@@ -220,7 +220,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         return target, dump_pipeline(target, spec_file.with_name(f"pipeline-{suffix}.yaml"))
 
     backend = spec.streaming.state_backend
-    job_name = f"job_throughput_p1_{backend}"
+    job_name = variant_name("throughput", 1, backend)
     runs = []
     if profile.warm_up_events:
         warm_up = own_topic("warm-up", profile.warm_up_events, entities_for(profile.warm_up_events))
@@ -231,7 +231,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     if profile.cost_variants and profile.cost_events is not None:
         cost_spec, cost_file = own_topic("cost", profile.cost_events, entities_for(profile.cost_events))
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
-        key_runs.setdefault(entities_for(profile.cost_events), (profile.cost_events, f"{job_name}{COST_TOPIC}"))
+        cost_run = variant_name("throughput", 1, backend, label=COST_TOPIC)
+        key_runs.setdefault(entities_for(profile.cost_events), (profile.cost_events, cost_run))
     runs.append(JobRun(cost_spec, cost_file, workdir, until="features"))
     other_mode = features_at_variants(cost_spec, cost_file, workdir) if profile.other_variants else []
     runs += other_mode
@@ -246,8 +247,9 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     for keys in profile.keys:
         if keys not in key_runs:
             events = max(profile.cost_events or profile.events, keys)
-            runs.append(JobRun(*own_topic(f"keys-{keys}", events, keys), workdir, label=f"_{keys}_keys"))
-            key_runs[keys] = (events, f"{job_name}_{keys}_keys")
+            label = f"_{keys}_keys"
+            runs.append(JobRun(*own_topic(f"keys-{keys}", events, keys), workdir, label=label))
+            key_runs[keys] = (events, variant_name("throughput", 1, backend, label=label))
         key_topics[keys] = key_runs[keys]
     for job in runs:
         record(
