@@ -1,5 +1,6 @@
 """The streaming job on a pre-filled topic, measured the way it runs in production: on the Flink
-cluster, with its Python workers, from the earliest offset to the end (`--bounded`).
+cluster, with its Python workers, from the earliest offset to the end (`--bounded`); submitted by
+the bench's own client (streaming/submit.py's GatewayClient: the same job, planned warm).
 
 Start-up (job submission, Python workers, the first checkpoint) is excluded: a sampler records,
 every half second, the records the job has appended to its output topics and the CPU time of the
@@ -25,7 +26,7 @@ from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.submit import flink_run
+from streamscore.streaming.submit import GatewayClient
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def variant_name(profile: str, parallelism: int, backend: str, until: str | None
 
 def run_job(
     stack: StackConfig,
+    client: GatewayClient,
     spec: PipelineSpec,
     spec_file: Path,
     workdir: Path,
@@ -97,8 +99,7 @@ def run_job(
     sampler.start()
     try:
         group = f"bench-{uuid.uuid4().hex[:8]}"
-        flink_run(
-            stack,
+        client.run(
             spec_file,
             workdir,
             group_id=group,

@@ -51,7 +51,7 @@ from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
-from streamscore.streaming.submit import flink_run
+from streamscore.streaming.submit import GatewayClient
 
 
 def _wait_running(stack: StackConfig, job_id: str, timeout_s: float = 120.0) -> None:
@@ -120,6 +120,8 @@ def _step_load(
 
 def measure_latency(
     stack: StackConfig,
+    client: GatewayClient,
+    spark: Any,
     spec: PipelineSpec,
     folder: Path,
     workdir: Path,
@@ -148,17 +150,17 @@ def measure_latency(
     watch = StableOffsetWatch(stack.bootstrap_servers, topics.scored, topics.partitions)
     cores.start()
     watch.start()
-    job = flink_run(stack, spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
+    job = client.run(spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
     try:
         if job.job_id is None:
-            raise StreamscoreError("flink run printed no job id")
+            raise StreamscoreError("the job was submitted without a job id")
         try:
             _wait_running(stack, job.job_id)
             # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
             time.sleep(spec.streaming.profiles_idle_timeout / 1000 + 3)
             start_ms = int((time.time() + 1) * 1000)
             load, steps = _step_load(events, spec.event.time, rates, warm_up_s + seconds, start_ms)
-            sent = produce_paced(spec, load, stack.bootstrap_servers, stack.registry_url)
+            sent = produce_paced(spark, spec, load, stack.bootstrap_servers, stack.registry_url)
             time.sleep(spec.event.max_out_of_orderness / 1000 + 5)  # the watermark passes the last events
             watch.wait_committed(timeout_s=2 * checkpoint_interval / 1000 + 30)
         finally:

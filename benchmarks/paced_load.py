@@ -3,10 +3,11 @@
 The job under test shares the machine's cores with this producer, so the producer must cost little.
 kafka-python took 22 us of CPU per send and fastavro 8 us per record here: at 16,000 events/s (half
 the job's maximum) half a core taken from a job measured on two. So every record is encoded before
-the clock starts (seconds for a million), and librdkafka (confluent-kafka, 2 us per send) sends
-them. The schedule starts when the encoding ends: event times trail the wall clock by a constant
-(the job's rowtime is still the event time, being within `max_timestamp_skew` of the append time),
-and each event is sent that constant after its event time, never before.
+the clock starts, by spark-avro as the topic fills are (benchmarks/fill.py), and librdkafka
+(confluent-kafka, 2 us per send) sends them. The schedule starts when the encoding ends: event
+times trail the wall clock by a constant (the job's rowtime is still the event time, being within
+`max_timestamp_skew` of the append time), and each event is sent that constant after its event
+time, never before.
 """
 
 import time
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from confluent_kafka import KafkaError, Message, Producer
 
-from streamscore.deploy.kafka_io import RegistryClient, encode, table_records
+from streamscore.benchmarks.fill import encoded_values
 from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
@@ -33,15 +34,9 @@ class PacedLoad:
     topic its append time, so nobody reads the topic back to learn it."""
 
 
-def produce_paced(spec: PipelineSpec, events: pa.Table, bootstrap: str, registry_url: str) -> PacedLoad:
+def produce_paced(spark: Any, spec: PipelineSpec, events: pa.Table, bootstrap: str, registry_url: str) -> PacedLoad:
     """Send `events` (in event-time order) to `spec.topics.events`, spaced as their event times are."""
-    registry = RegistryClient(registry_url)
-    schema = spec.event_schema()
-    schema_id = registry.register(f"{spec.topics.events}-value", schema)
-    parsed = registry.schema(schema_id)
-    values = [
-        encode(schema_id, parsed, record) for record in table_records(events, [f["name"] for f in schema["fields"]])
-    ]
+    values = encoded_values(spark, spec, events, registry_url)
     keys = [key.encode() for key in pc.cast(events.column(spec.event.key), pa.string()).to_pylist()]
     times = events.column(spec.event.time).cast(pa.int64()).to_numpy()
     failures: list[KafkaError] = []

@@ -40,6 +40,7 @@ from streamscore.shared.avro import record_fields
 from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 from streamscore.streaming.score_job import JVM_STAGES
+from streamscore.streaming.submit import GatewayClient
 
 EVENT_TIME_SPAN_S = 1_200
 """The event time the filled topic spans, whatever its size. Long against `max_out_of_orderness`, so
@@ -86,6 +87,8 @@ class BenchProfile:
     """Events of the topic the cost variants and the JVM path run on, with a baseline run of the job
     there to compare them with (None: the main topic). Nine runs of 10 million events would take
     hours on 2 cores."""
+    cost_keys: int | None = None
+    """Entities the cost topic is drawn from (None: one per `EVENTS_PER_KEY` events)."""
     keys: tuple[int, ...] = ()
     """The job's rate by keys in state: a count the main or the cost topic is drawn from is that
     topic's parallelism-1 run; any other gets a topic of its own, of `cost_events` (else `events`)
@@ -107,7 +110,8 @@ STANDARD = BenchProfile(
     latency_shares=(0.1, 0.5, 0.8),
     latency_seconds=20,
     latency_warm_up_s=10,
-    cost_events=1_000_000,
+    cost_events=500_000,
+    cost_keys=100_000,
     keys=(100_000, 1_000_000, 10_000_000),
     main_keys=10_000_000,
     warm_up_events=300_000,
@@ -151,6 +155,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     profile = PROFILES[profile_name]
     stack = local_stack.StackConfig.from_env()
     local_stack.up(stack, flink=True)
+    client = GatewayClient(stack)
     run_id = time.strftime("%Y%m%dT%H%M%S")
     spec_file = dump_pipeline(with_topic_suffix(spec, f"bench-{run_id}"), results / "runs" / run_id / "pipeline.yaml")
     spec = load_pipeline(spec_file)
@@ -181,12 +186,14 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         return onnx_ceiling(model, probe_rows, batch).events_per_core_second
 
     at_start = probe()
+    after_last: list[float] = []  # the probe after the last measurement, the next one's first: none ran between
 
     def probed(measure: Callable[[], Measurement]) -> Measurement:
         """`measure()` with the machine's speed around it (`Measurement.machine_speed`)."""
-        before = probe()
+        before = after_last.pop() if after_last else probe()
         measurement = measure()
-        return replace(measurement, machine_speed=round((before + probe()) / 2 / at_start, 3))
+        after_last.append(probe())
+        return replace(measurement, machine_speed=round((before + after_last[-1]) / 2 / at_start, 3))
 
     models = sized_models(model.n_features)
     by_size = ceiling_by_model_size(models, model.n_features, profile.ceiling_rows, batch)
@@ -229,10 +236,11 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     key_runs = {main_keys: (profile.events, job_name)}  # keys in state -> (topic events, the run measuring it)
     cost_spec, cost_file = spec, spec_file
     if profile.cost_variants and profile.cost_events is not None:
-        cost_spec, cost_file = own_topic("cost", profile.cost_events, entities_for(profile.cost_events))
+        cost_keys = profile.cost_keys or entities_for(profile.cost_events)
+        cost_spec, cost_file = own_topic("cost", profile.cost_events, cost_keys)
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
         cost_run = variant_name("throughput", 1, backend, label=COST_TOPIC)
-        key_runs.setdefault(entities_for(profile.cost_events), (profile.cost_events, cost_run))
+        key_runs.setdefault(cost_keys, (profile.cost_events, cost_run))
     runs.append(JobRun(cost_spec, cost_file, workdir, until="features"))
     other_mode = features_at_variants(cost_spec, cost_file, workdir) if profile.other_variants else []
     runs += other_mode
@@ -257,6 +265,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                 partial(
                     run_job,
                     stack,
+                    client,
                     job.spec,
                     job.spec_file,
                     job.workdir,
@@ -288,6 +297,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     for target, name, maximum in latency_runs:
         for figures in measure_latency(
             stack,
+            client,
+            spark,
             target,
             results / "runs" / run_id,
             workdir,

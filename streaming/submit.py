@@ -24,6 +24,44 @@ class Submission:
     output: str
 
 
+def job_arguments(
+    stack: StackConfig,
+    pipeline: Path,
+    workdir: Path,
+    *,
+    group_id: str,
+    bounded: bool = False,
+    profile: str | None = None,
+    parallelism: int | None = None,
+    until: str | None = None,
+    bootstrap: str | None = None,
+) -> list[str]:
+    """The job's command line (streaming/score_job.py), whichever client submits it."""
+    arguments = ["--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
+    bootstrap = bootstrap or stack.bootstrap_servers
+    arguments += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
+    if bounded:
+        arguments.append("--bounded")
+    if profile:
+        arguments += ["--profile", profile]
+    if parallelism:
+        arguments += ["--parallelism", str(parallelism)]
+    if until:
+        arguments += ["--until", until]
+    return arguments
+
+
+def client_environment(stack: StackConfig) -> dict[str, str]:
+    """What a Flink client needs to find the local cluster, its jars and this Python environment."""
+    return {
+        "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),
+        "FLINK_HOME": str(flink_home()),
+        "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
+        "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
+        "STREAMSCORE_HOME": str(stack.home),
+    }
+
+
 def flink_run(
     stack: StackConfig,
     pipeline: Path,
@@ -48,26 +86,19 @@ def flink_run(
         command += ["--fromSavepoint", savepoint]
     if not bounded:
         command.append("--detached")
-    command += ["--python", str(JOB_FILE), "--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
-    bootstrap = bootstrap or stack.bootstrap_servers
-    command += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
-    if bounded:
-        command.append("--bounded")
-    if profile:
-        command += ["--profile", profile]
-    if parallelism:
-        command += ["--parallelism", str(parallelism)]
-    if until:
-        command += ["--until", until]
-    env = {
-        **os.environ,
-        "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),
-        "FLINK_HOME": str(flink_home()),
-        "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
-        "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
-        "STREAMSCORE_HOME": str(stack.home),
-        **(kafka_env or {}),
-    }
+    command += ["--python", str(JOB_FILE)]
+    command += job_arguments(
+        stack,
+        pipeline,
+        workdir,
+        group_id=group_id,
+        bounded=bounded,
+        profile=profile,
+        parallelism=parallelism,
+        until=until,
+        bootstrap=bootstrap,
+    )
+    env = {**os.environ, **client_environment(stack), **(kafka_env or {})}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False)
     output = result.stdout + result.stderr
     if result.returncode != 0:
@@ -85,3 +116,56 @@ def _causes(output: str, limit: int = 40) -> str:
         if line.strip() and not frame and line not in kept:
             kept.append(line)
     return "\n".join(kept[-limit:])
+
+
+class GatewayClient:
+    """Submits the job from this process's PyFlink gateway: one JVM plans every job, warm after the
+    first, where each `flink run` starts a JVM and plans cold (15 s a job here, 3 minutes of a standard
+    benchmark run). The job is the same; for a process that submits many (benchmarks/). The gateway
+    takes its environment when it starts, at the first job: one client per process."""
+
+    def __init__(self, stack: StackConfig) -> None:
+        os.environ.update(client_environment(stack))
+        self.stack = stack
+
+    def run(
+        self,
+        pipeline: Path,
+        workdir: Path,
+        *,
+        group_id: str,
+        bounded: bool = False,
+        profile: str | None = None,
+        parallelism: int | None = None,
+        until: str | None = None,
+    ) -> Submission:
+        """As `flink_run`: attached until the job ends if `bounded`, else back once it is submitted."""
+        from py4j.protocol import Py4JJavaError
+        from pyflink.common import Configuration
+        from pyflink.table import EnvironmentSettings
+
+        from streamscore.streaming.score_job import build_parser, start
+
+        config = Configuration()
+        config.set_string("execution.target", "remote")
+        config.set_string("rest.address", "127.0.0.1")
+        config.set_string("rest.port", str(self.stack.flink_rest_port))
+        environment = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(config).build()
+        arguments = job_arguments(
+            self.stack,
+            pipeline,
+            workdir,
+            group_id=group_id,
+            bounded=bounded,
+            profile=profile,
+            parallelism=parallelism,
+            until=until,
+        )
+        try:
+            result = start(build_parser().parse_args(arguments), environment)
+            client = result.get_job_client()
+            if bounded:
+                result.wait()
+        except Py4JJavaError as exc:
+            raise StreamscoreError(f"the job failed: {exc.java_exception}") from exc
+        return Submission(str(client.get_job_id()) if client else None, "")
