@@ -88,6 +88,9 @@ class _FlinkProcess(Service):
                     # setting, not the job's (the default, memory, is for tests and loses them).
                     "state.changelog.storage: filesystem",
                     f"dstl.dfs.base-path: file://{home / 'changelog'}",
+                    # Where a client started from this environment logs (`flink run`, a PyFlink gateway):
+                    # the cluster's processes are told by FLINK_LOG_DIR.
+                    f"env.log.dir: {self.config.home / 'logs'}",
                     f"python.executable: {sys.executable}",
                     f"python.client.executable: {sys.executable}",
                     # The wheel's JDK 17 module opens, plus the marker that lets `pid()` recognise our JVMs.
@@ -98,7 +101,7 @@ class _FlinkProcess(Service):
             )
         )
         source = flink_home() / "conf"
-        for name in ("log4j.properties", "log4j-console.properties"):
+        for name in ("log4j.properties", "log4j-console.properties", "log4j-cli.properties"):  # cli: the clients
             (conf / name).write_text((source / name).read_text())
         self._link_lib()
 
