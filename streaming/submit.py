@@ -7,6 +7,7 @@ which submit a job per variant, run the same job from a client of their own (`Ga
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ class GatewayClient:
 
     def __init__(self, stack: StackConfig) -> None:
         os.environ.update(client_environment(stack))
+        os.environ["FLINK_LIB_DIR"] = str(_gateway_lib(stack))
         # Python workers on the TaskManagers, as under `flink run`: a table environment created in a
         # Python process otherwise serves them from that process ("loopback", for local runs), and
         # the bench charged the job's scoring to itself (0.5 of a core in a latency run).
@@ -177,3 +179,16 @@ class GatewayClient:
         except Py4JJavaError as exc:
             raise StreamscoreError(f"the job failed: {exc.java_exception}") from exc
         return Submission(str(client.get_job_id()) if client else None, "")
+
+
+def _gateway_lib(stack: StackConfig) -> Path:
+    """The cluster's lib/ plus the job's jars, the gateway's classpath. Planning calls the Avro parser
+    of a job jar through py4j, and `pipeline.jars` reach only the context class loader of the gateway
+    thread that set them: a call on another thread failed to find the class (CI, 2026-11-29)."""
+    lib = stack.home / "flink" / "gateway-lib"
+    shutil.rmtree(lib, ignore_errors=True)  # no link left from an older jar version
+    lib.mkdir(parents=True)
+    for jar in [*(stack.home / "flink" / "lib").glob("*.jar"), *stack.flink_jars()]:
+        if not (lib / jar.name).exists():
+            (lib / jar.name).symlink_to(jar.resolve())
+    return lib
