@@ -1,6 +1,5 @@
 """The streaming job on a pre-filled topic, measured the way it runs in production: on the Flink
-cluster, with its Python workers, from the earliest offset to the end (`--bounded`); submitted by
-the bench's own client (streaming/submit.py's GatewayClient: the same job, planned warm).
+cluster, with its Python workers, from the earliest offset to the end (`--bounded`).
 
 Start-up (job submission, Python workers, the first checkpoint) is excluded: a sampler records,
 every half second, the records the job has appended to its output topics and the CPU time of the
@@ -26,7 +25,7 @@ from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.submit import GatewayClient
+from streamscore.streaming.submit import flink_run
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,6 @@ def variant_name(profile: str, parallelism: int, backend: str, until: str | None
 
 def run_job(
     stack: StackConfig,
-    client: GatewayClient,
     spec: PipelineSpec,
     spec_file: Path,
     workdir: Path,
@@ -99,7 +97,8 @@ def run_job(
     sampler.start()
     try:
         group = f"bench-{uuid.uuid4().hex[:8]}"
-        client.run(
+        flink_run(
+            stack,
             spec_file,
             workdir,
             group_id=group,

@@ -40,7 +40,6 @@ from streamscore.shared.avro import record_fields
 from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 from streamscore.streaming.score_job import JVM_STAGES
-from streamscore.streaming.submit import GatewayClient
 
 EVENT_TIME_SPAN_S = 1_200
 """The event time the filled topic spans, whatever its size. Long against `max_out_of_orderness`, so
@@ -155,7 +154,6 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     profile = PROFILES[profile_name]
     stack = local_stack.StackConfig.from_env()
     local_stack.up(stack, flink=True)
-    client = GatewayClient(stack)
     run_id = time.strftime("%Y%m%dT%H%M%S")
     spec_file = dump_pipeline(with_topic_suffix(spec, f"bench-{run_id}"), results / "runs" / run_id / "pipeline.yaml")
     spec = load_pipeline(spec_file)
@@ -265,7 +263,6 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                 partial(
                     run_job,
                     stack,
-                    client,
                     job.spec,
                     job.spec_file,
                     job.workdir,
@@ -297,7 +294,6 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     for target, name, maximum in latency_runs:
         for figures in measure_latency(
             stack,
-            client,
             spark,
             target,
             results / "runs" / run_id,

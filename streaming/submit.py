@@ -2,18 +2,14 @@
 
 The CLI, the demo and the tests all go through here, so what they exercise is the real path: the
 Flink client runs streaming/score_job.py, which builds the job and submits it to the cluster
-named by FLINK_CONF_DIR; TaskManagers start Python workers for the scoring UDF. The benchmarks,
-which submit a job per variant, run the same job from a client of their own (`GatewayClient`).
+named by FLINK_CONF_DIR; TaskManagers start Python workers for the scoring UDF.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
 
 from streamscore.deploy.flink_cluster import flink_home
 from streamscore.deploy.stack import StackConfig
@@ -26,44 +22,6 @@ JOB_FILE = Path(__file__).resolve().parent / "score_job.py"
 class Submission:
     job_id: str | None
     output: str
-
-
-def job_arguments(
-    stack: StackConfig,
-    pipeline: Path,
-    workdir: Path,
-    *,
-    group_id: str,
-    bounded: bool = False,
-    profile: str | None = None,
-    parallelism: int | None = None,
-    until: str | None = None,
-    bootstrap: str | None = None,
-) -> list[str]:
-    """The job's command line (streaming/score_job.py), whichever client submits it."""
-    arguments = ["--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
-    bootstrap = bootstrap or stack.bootstrap_servers
-    arguments += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
-    if bounded:
-        arguments.append("--bounded")
-    if profile:
-        arguments += ["--profile", profile]
-    if parallelism:
-        arguments += ["--parallelism", str(parallelism)]
-    if until:
-        arguments += ["--until", until]
-    return arguments
-
-
-def client_environment(stack: StackConfig) -> dict[str, str]:
-    """What a Flink client needs to find the local cluster, its jars and this Python environment."""
-    return {
-        "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),
-        "FLINK_HOME": str(flink_home()),
-        "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
-        "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
-        "STREAMSCORE_HOME": str(stack.home),
-    }
 
 
 def flink_run(
@@ -90,19 +48,26 @@ def flink_run(
         command += ["--fromSavepoint", savepoint]
     if not bounded:
         command.append("--detached")
-    command += ["--python", str(JOB_FILE)]
-    command += job_arguments(
-        stack,
-        pipeline,
-        workdir,
-        group_id=group_id,
-        bounded=bounded,
-        profile=profile,
-        parallelism=parallelism,
-        until=until,
-        bootstrap=bootstrap,
-    )
-    env = {**os.environ, **client_environment(stack), **(kafka_env or {})}
+    command += ["--python", str(JOB_FILE), "--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
+    bootstrap = bootstrap or stack.bootstrap_servers
+    command += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
+    if bounded:
+        command.append("--bounded")
+    if profile:
+        command += ["--profile", profile]
+    if parallelism:
+        command += ["--parallelism", str(parallelism)]
+    if until:
+        command += ["--until", until]
+    env = {
+        **os.environ,
+        "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),
+        "FLINK_HOME": str(flink_home()),
+        "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
+        "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
+        "STREAMSCORE_HOME": str(stack.home),
+        **(kafka_env or {}),
+    }
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False)
     output = result.stdout + result.stderr
     if result.returncode != 0:
@@ -120,75 +85,3 @@ def _causes(output: str, limit: int = 40) -> str:
         if line.strip() and not frame and line not in kept:
             kept.append(line)
     return "\n".join(kept[-limit:])
-
-
-class GatewayClient:
-    """Submits the job from this process's PyFlink gateway: one JVM plans every job, warm after the
-    first, where each `flink run` starts a JVM and plans cold (15 s a job here, 3 minutes of a standard
-    benchmark run). The job is the same; for a process that submits many (benchmarks/). The gateway
-    takes its environment when it starts, at the first job: one client per process."""
-
-    def __init__(self, stack: StackConfig) -> None:
-        os.environ.update(client_environment(stack))
-        os.environ["FLINK_LIB_DIR"] = str(_gateway_lib(stack))
-        # Python workers on the TaskManagers, as under `flink run`: a table environment created in a
-        # Python process otherwise serves them from that process ("loopback", for local runs), and
-        # the bench charged the job's scoring to itself (0.5 of a core in a latency run).
-        os.environ["_python_worker_execution_mode"] = "process"  # noqa: SIM112 (PyFlink spells it so)
-        self.stack = stack
-
-    def run(
-        self,
-        pipeline: Path,
-        workdir: Path,
-        *,
-        group_id: str,
-        bounded: bool = False,
-        profile: str | None = None,
-        parallelism: int | None = None,
-        until: str | None = None,
-    ) -> Submission:
-        """As `flink_run`: attached until the job ends if `bounded`, else back once it is submitted."""
-        from py4j.protocol import Py4JJavaError
-        from pyflink.common import Configuration
-        from pyflink.table import EnvironmentSettings
-
-        from streamscore.streaming.score_job import build_parser, start
-
-        config = Configuration()  # what `flink run` reads: the cluster's address and the jobs' defaults
-        conf_dir = Path(client_environment(self.stack)["FLINK_CONF_DIR"])
-        for key, value in yaml.safe_load((conf_dir / "config.yaml").read_text()).items():
-            config.set_string(key, str(value).lower() if isinstance(value, bool) else str(value))
-        config.set_string("execution.target", "remote")
-        environment = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(config).build()
-        arguments = job_arguments(
-            self.stack,
-            pipeline,
-            workdir,
-            group_id=group_id,
-            bounded=bounded,
-            profile=profile,
-            parallelism=parallelism,
-            until=until,
-        )
-        try:
-            result = start(build_parser().parse_args(arguments), environment)
-            client = result.get_job_client()
-            if bounded:
-                result.wait()
-        except Py4JJavaError as exc:
-            raise StreamscoreError(f"the job failed: {exc.java_exception}") from exc
-        return Submission(str(client.get_job_id()) if client else None, "")
-
-
-def _gateway_lib(stack: StackConfig) -> Path:
-    """The cluster's lib/ plus the job's jars, the gateway's classpath. Planning calls the Avro parser
-    of a job jar through py4j, and `pipeline.jars` reach only the context class loader of the gateway
-    thread that set them: a call on another thread failed to find the class (CI, 2026-11-29)."""
-    lib = stack.home / "flink" / "gateway-lib"
-    shutil.rmtree(lib, ignore_errors=True)  # no link left from an older jar version
-    lib.mkdir(parents=True)
-    for jar in [*(stack.home / "flink" / "lib").glob("*.jar"), *stack.flink_jars()]:
-        if not (lib / jar.name).exists():
-            (lib / jar.name).symlink_to(jar.resolve())
-    return lib
