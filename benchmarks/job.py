@@ -25,7 +25,7 @@ from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.submit import flink_run
+from streamscore.streaming.warm_client import WarmClient
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ def variant_name(profile: str, parallelism: int, backend: str, until: str | None
 
 def run_job(
     stack: StackConfig,
+    client: WarmClient,
     spec: PipelineSpec,
     spec_file: Path,
     workdir: Path,
@@ -97,8 +98,7 @@ def run_job(
     sampler.start()
     try:
         group = f"bench-{uuid.uuid4().hex[:8]}"
-        flink_run(
-            stack,
+        client.run(
             spec_file,
             workdir,
             group_id=group,

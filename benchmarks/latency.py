@@ -51,7 +51,7 @@ from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
-from streamscore.streaming.submit import flink_run
+from streamscore.streaming.warm_client import WarmClient
 
 
 def _wait_running(stack: StackConfig, job_id: str, timeout_s: float = 120.0) -> None:
@@ -120,6 +120,7 @@ def _step_load(
 
 def measure_latency(
     stack: StackConfig,
+    client: WarmClient,
     spark: Any,
     spec: PipelineSpec,
     folder: Path,
@@ -149,10 +150,10 @@ def measure_latency(
     watch = StableOffsetWatch(stack.bootstrap_servers, topics.scored, topics.partitions)
     cores.start()
     watch.start()
-    job = flink_run(stack, spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
+    job = client.run(spec_file, workdir, group_id=f"lat-{uuid.uuid4().hex[:8]}", profile=profile)
     try:
         if job.job_id is None:
-            raise StreamscoreError("flink run printed no job id")
+            raise StreamscoreError("the Flink client returned no job id")
         try:
             _wait_running(stack, job.job_id)
             # Python workers start, and the empty profiles topic goes idle so it stops holding event time.

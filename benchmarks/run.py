@@ -40,6 +40,7 @@ from streamscore.shared.avro import record_fields
 from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
 from streamscore.streaming.score_job import JVM_STAGES
+from streamscore.streaming.warm_client import WarmClient
 
 EVENT_TIME_SPAN_S = 1_200
 """The event time the filled topic spans, whatever its size. Long against `max_out_of_orderness`, so
@@ -147,13 +148,26 @@ PROFILES = {
 
 
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
+    stack = local_stack.StackConfig.from_env()
+    local_stack.up(stack, flink=True)
+    with WarmClient(stack) as client:  # its gateway starts while the first measures run
+        return _measure(stack, client, spec, workdir, profile_name, results, console)
+
+
+def _measure(
+    stack: local_stack.StackConfig,
+    client: WarmClient,
+    spec: PipelineSpec,
+    workdir: Path,
+    profile_name: str,
+    results: Path,
+    console: Console,
+) -> dict[str, Any]:
     from streamscore.scoring.onnx_model import OnnxModel
     from streamscore.scoring.registry import CHAMPION, ModelRegistry
     from streamscore.shared.synthetic import generator_for
 
     profile = PROFILES[profile_name]
-    stack = local_stack.StackConfig.from_env()
-    local_stack.up(stack, flink=True)
     run_id = time.strftime("%Y%m%dT%H%M%S")
     spec_file = dump_pipeline(with_topic_suffix(spec, f"bench-{run_id}"), results / "runs" / run_id / "pipeline.yaml")
     spec = load_pipeline(spec_file)
@@ -263,6 +277,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
                 partial(
                     run_job,
                     stack,
+                    client,
                     job.spec,
                     job.spec_file,
                     job.workdir,
@@ -275,8 +290,8 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
         )
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()
-    batch_rows = max(profile.events // 10, 1)  # Spark's micro-batches
-    spark_args = (spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, batch_rows)
+    batch_rows = max(profile.events // 10, 1)  # Spark's micro-batches: the first and three measured
+    spark_args = (spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, batch_rows, 4)
     record(probed(partial(spark_structured_streaming, *spark_args)))
     topic = (stack.bootstrap_servers, stack.registry_url, spec.topics.events)
     for limit, per_call in ((profile.consumer_events, 1), (profile.batched_consumer_events, 10_000)):
@@ -294,6 +309,7 @@ def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, con
     for target, name, maximum in latency_runs:
         for figures in measure_latency(
             stack,
+            client,
             spark,
             target,
             results / "runs" / run_id,

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment
+from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment, TableResult
 
 from streamscore.scoring.registry import default_tracking_uri
 from streamscore.shared.features.sql import profile_features, quote
@@ -211,13 +211,19 @@ def settings_from(args: argparse.Namespace, spec: PipelineSpec) -> JobSettings:
     return JobSettings(kafka, args.workdir, jars, args.profile, args.parallelism, args.until)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+def start(args: argparse.Namespace, environment: EnvironmentSettings) -> TableResult:
+    """Plan the job and submit it to the cluster `environment` names (under `flink run`, the client's);
+    streaming/warm_client.py calls this too."""
     spec = load_pipeline(args.pipeline)
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env = TableEnvironment.create(environment)
     settings = settings_from(args, spec)
     configure(t_env, spec, settings)
-    result = build_score_job(t_env, spec, settings).execute()
+    return build_score_job(t_env, spec, settings).execute()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    result = start(args, EnvironmentSettings.in_streaming_mode())
     client = result.get_job_client()
     print(f"submitted job {client.get_job_id() if client else '?'}", flush=True)
     if args.bounded:

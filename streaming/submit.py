@@ -2,7 +2,9 @@
 
 The CLI, the demo and the tests all go through here, so what they exercise is the real path: the
 Flink client runs streaming/score_job.py, which builds the job and submits it to the cluster
-named by FLINK_CONF_DIR; TaskManagers start Python workers for the scoring UDF.
+named by FLINK_CONF_DIR; TaskManagers start Python workers for the scoring UDF. The benchmarks,
+which submit a job per variant, plan the same job in a client that stays up
+(streaming/warm_client.py).
 """
 
 import os
@@ -22,6 +24,44 @@ JOB_FILE = Path(__file__).resolve().parent / "score_job.py"
 class Submission:
     job_id: str | None
     output: str
+
+
+def job_arguments(
+    stack: StackConfig,
+    pipeline: Path,
+    workdir: Path,
+    *,
+    group_id: str,
+    bounded: bool = False,
+    profile: str | None = None,
+    parallelism: int | None = None,
+    until: str | None = None,
+    bootstrap: str | None = None,
+) -> list[str]:
+    """streaming/score_job.py's command line, whichever client submits the job."""
+    arguments = ["--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
+    bootstrap = bootstrap or stack.bootstrap_servers
+    arguments += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
+    if bounded:
+        arguments.append("--bounded")
+    if profile:
+        arguments += ["--profile", profile]
+    if parallelism:
+        arguments += ["--parallelism", str(parallelism)]
+    if until:
+        arguments += ["--until", until]
+    return arguments
+
+
+def client_environment(stack: StackConfig) -> dict[str, str]:
+    """What a Flink client needs to find the local cluster, its jars and this Python environment."""
+    return {
+        "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),
+        "FLINK_HOME": str(flink_home()),
+        "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
+        "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
+        "STREAMSCORE_HOME": str(stack.home),
+    }
 
 
 def flink_run(
@@ -48,26 +88,19 @@ def flink_run(
         command += ["--fromSavepoint", savepoint]
     if not bounded:
         command.append("--detached")
-    command += ["--python", str(JOB_FILE), "--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
-    bootstrap = bootstrap or stack.bootstrap_servers
-    command += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
-    if bounded:
-        command.append("--bounded")
-    if profile:
-        command += ["--profile", profile]
-    if parallelism:
-        command += ["--parallelism", str(parallelism)]
-    if until:
-        command += ["--until", until]
-    env = {
-        **os.environ,
-        "FLINK_CONF_DIR": str(stack.home / "flink" / "conf"),
-        "FLINK_HOME": str(flink_home()),
-        "FLINK_LIB_DIR": str(stack.home / "flink" / "lib"),
-        "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
-        "STREAMSCORE_HOME": str(stack.home),
-        **(kafka_env or {}),
-    }
+    command += ["--python", str(JOB_FILE)]
+    command += job_arguments(
+        stack,
+        pipeline,
+        workdir,
+        group_id=group_id,
+        bounded=bounded,
+        profile=profile,
+        parallelism=parallelism,
+        until=until,
+        bootstrap=bootstrap,
+    )
+    env = {**os.environ, **client_environment(stack), **(kafka_env or {})}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False)
     output = result.stdout + result.stderr
     if result.returncode != 0:
