@@ -19,7 +19,7 @@ from pathlib import Path
 from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment, TableResult
 
 from streamscore.scoring.registry import default_tracking_uri
-from streamscore.shared.features.sql import profile_features, quote
+from streamscore.shared.features.sql import TS_COLUMN, profile_features, quote
 from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.spec import PipelineSpec, load_pipeline, without_deduplication
 from streamscore.streaming.drift import add_drift, watched
@@ -153,7 +153,13 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     )
     # Watching drift, the event time too: the scorer sums the watched values per window slice.
     arguments = ", ".join(quote(n) for n in [*vector.names, *([spec.event.time] if watching else [])])
-    t_env.create_temporary_view("scored_rows", t_env.sql_query(f"SELECT *, SCORE({arguments}) AS s FROM `features`"))
+    # Only what the scored records and the drift windows read: with `*`, the planner kept every
+    # feature column of this view, which two branches share, and computed them all a second time
+    # after the scoring call, for nothing.
+    kept = ", ".join(quote(c) for c in dict.fromkeys([spec.event.id, spec.event.key, spec.event.time, TS_COLUMN]))
+    t_env.create_temporary_view(
+        "scored_rows", t_env.sql_query(f"SELECT {kept}, SCORE({arguments}) AS s FROM `features`")
+    )
     t_env.create_temporary_view(
         "scored",
         t_env.sql_query(
