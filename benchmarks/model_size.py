@@ -19,6 +19,11 @@ from streamscore.shared.bundle import MODEL_FILE, read_manifest, write_manifest
 TREES = (50, 200, 400)
 
 
+def trees_label(trees: int) -> str:
+    """What a sized model's runs are named with: `onnx_ceiling<label>`, the job's variant with it appended."""
+    return f"_{trees}_trees"
+
+
 def sized_models(n_features: int, seed: int = 0) -> dict[int, bytes]:
     """ONNX bytes per tree count, trained on random rows: a tree costs one root-to-leaf walk whatever
     the values, so the scores need not mean anything."""
@@ -37,7 +42,7 @@ def sized_models(n_features: int, seed: int = 0) -> dict[int, bytes]:
 
 def ceiling_by_model_size(models: dict[int, bytes], n_features: int, rows: int, batch: int) -> list[Measurement]:
     return [
-        replace(onnx_ceiling(OnnxModel(onnx, n_features), rows, batch), variant=f"onnx_ceiling_{trees}_trees")
+        replace(onnx_ceiling(OnnxModel(onnx, n_features), rows, batch), variant=f"onnx_ceiling{trees_label(trees)}")
         for trees, onnx in models.items()
     ]
 

@@ -14,8 +14,8 @@ from rich.table import Table
 from streamscore.benchmarks.charts import write_charts
 from streamscore.benchmarks.job import variant_name
 from streamscore.benchmarks.measurement import Measurement
-from streamscore.benchmarks.model_size import TREES
-from streamscore.benchmarks.variants import COST_TOPIC
+from streamscore.benchmarks.model_size import TREES, trees_label
+from streamscore.benchmarks.variants import COST_TOPIC, NO_DEDUP, NO_DRIFT
 from streamscore.streaming.score_job import JVM_STAGES
 
 HOUR_S = 3_600
@@ -78,7 +78,11 @@ def capacity(one: Measurement, two: Measurement) -> list[dict[str, Any]]:
 def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | None) -> dict[str, float]:
     """The job (spec's state backend, parallelism 1) against each alternative, per core-second; the
     same for the job with the other `streaming.features_at` if it ran (`other_label`, cost topic)."""
-    job = by_name[f"job_throughput_p1_{backend}"]
+
+    def run(label: str = "", parallelism: int = 1, state: str = backend) -> str:
+        return variant_name("throughput", parallelism, state, label=label)
+
+    job = by_name[run()]
 
     def per_core(other: Measurement, mine: Measurement = job) -> float:
         return (
@@ -87,8 +91,8 @@ def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | Non
             else 0.0
         )
 
-    two = by_name[f"job_throughput_p2_{backend}"]
-    base = by_name.get(f"job_throughput_p1_{backend}{COST_TOPIC}", job)  # on the cost variants' topic
+    two = by_name[run(parallelism=2)]
+    base = by_name.get(run(COST_TOPIC), job)  # on the cost variants' topic
     alternatives = {
         "onnx_ceiling": next(m for name, m in by_name.items() if name.startswith("onnx_ceiling_batch")),
         "per_event_consumer": by_name["per_event_consumer"],
@@ -97,28 +101,25 @@ def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | Non
     }
     ratios = {f"job_vs_{name}": per_core(alternative) for name, alternative in alternatives.items()}
     if other_label is not None:
-        other = by_name[f"job_throughput_p1_{backend}{other_label}"]
+        other = by_name[run(other_label)]
         ratios |= {f"job{other_label}_vs_{name}": per_core(against, other) for name, against in alternatives.items()}
         ratios[f"job{other_label}_vs_job"] = per_core(base, other)
     ratios |= {
-        "job_vs_jvm_path": per_core(by_name[f"jvm_path_p1_{backend}"], base),
+        "job_vs_jvm_path": per_core(by_name[variant_name("throughput", 1, backend, until="features")], base),
         "parallelism_2_vs_1_efficiency": round(two.events_per_s / job.events_per_s / 2, 3) if job.events_per_s else 0.0,
         "parallelism_2_vs_1_per_core": per_core(job, two),
     }
-    if f"job_throughput_p1_{backend}_no_drift" in by_name:  # the cost variants ran
+    if run(NO_DRIFT) in by_name:  # the cost variants ran
         ratios |= {
-            "drift_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_drift"], base),
-            "job_400_vs_50_trees": per_core(
-                by_name[f"job_throughput_p1_{backend}_{TREES[0]}_trees"],
-                by_name[f"job_throughput_p1_{backend}_{TREES[-1]}_trees"],
-            ),
+            "drift_on_vs_off": per_core(by_name[run(NO_DRIFT)], base),
+            "job_400_vs_50_trees": per_core(by_name[run(trees_label(TREES[0]))], by_name[run(trees_label(TREES[-1]))]),
         }
-    if f"job_throughput_p1_{backend}_no_dedup" in by_name:  # the other variants ran
-        other = by_name[f"job_throughput_p1_{'hashmap' if backend == 'rocksdb' else 'rocksdb'}"]
+    if run(NO_DEDUP) in by_name:  # the other variants ran
+        other = by_name[run(state="hashmap" if backend == "rocksdb" else "rocksdb")]
         hashmap, rocksdb = (other, base) if backend == "rocksdb" else (base, other)
         ratios |= {
             "hashmap_vs_rocksdb_state": per_core(rocksdb, hashmap),
-            "dedup_on_vs_off": per_core(by_name[f"job_throughput_p1_{backend}_no_dedup"], base),
+            "dedup_on_vs_off": per_core(by_name[run(NO_DEDUP)], base),
         }
     return ratios
 
@@ -129,15 +130,17 @@ def cost_curves(
     """The job's per-core rate by model size (next to the model's ceiling), by the stage it stops
     after, and by keys in state (`key_topics`: keys -> events of the topic drawn from them and the
     variant that ran on it)."""
-    job = f"job_throughput_p1_{backend}"
+    job = variant_name("throughput", 1, backend)
     sizes = [
         {
             "trees": trees,
-            "job_events_per_core_second": round(by_name[f"{job}_{trees}_trees"].events_per_core_second, 1),
-            "ceiling_events_per_core_second": round(by_name[f"onnx_ceiling_{trees}_trees"].events_per_core_second, 1),
+            "job_events_per_core_second": round(by_name[job + trees_label(trees)].events_per_core_second, 1),
+            "ceiling_events_per_core_second": round(
+                by_name["onnx_ceiling" + trees_label(trees)].events_per_core_second, 1
+            ),
         }
         for trees in TREES
-        if f"{job}_{trees}_trees" in by_name
+        if job + trees_label(trees) in by_name
     ]
     stages = {stage: variant_name("throughput", 1, backend, until=stage) for stage in JVM_STAGES}
     stages["scoring"] = f"{job}{COST_TOPIC}"

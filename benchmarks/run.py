@@ -198,14 +198,15 @@ def _measure(
         return onnx_ceiling(model, probe_rows, batch).events_per_core_second
 
     at_start = probe()
-    after_last: list[float] = []  # the probe after the last measurement, the next one's first: none ran between
+    after_last: float | None = None  # the probe after the last measurement, the next one's first: none ran between
 
     def probed(measure: Callable[[], Measurement]) -> Measurement:
         """`measure()` with the machine's speed around it (`Measurement.machine_speed`)."""
-        before = after_last.pop() if after_last else probe()
+        nonlocal after_last
+        before = probe() if after_last is None else after_last
         measurement = measure()
-        after_last.append(probe())
-        return replace(measurement, machine_speed=round((before + after_last[-1]) / 2 / at_start, 3))
+        after_last = probe()
+        return replace(measurement, machine_speed=round((before + after_last) / 2 / at_start, 3))
 
     models = sized_models(model.n_features)
     by_size = ceiling_by_model_size(models, model.n_features, profile.ceiling_rows, batch)
@@ -340,7 +341,7 @@ def _measure(
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
         **reports.cost_curves(by_name, backend, key_topics),
-        "capacity": reports.capacity(job, by_name[f"job_throughput_p2_{backend}"]),
+        "capacity": reports.capacity(job, by_name[variant_name("throughput", 2, backend)]),
     }
     reports.write_report(report, results)
     reports.print_table(report, console)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamscore.benchmarks.model_size import sized_champion
+from streamscore.benchmarks.model_size import sized_champion, trees_label
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, with_streaming, without_deduplication
 
 COST_TOPIC = "_cost_topic"
@@ -11,6 +11,10 @@ COST_TOPIC = "_cost_topic"
 WARM_UP = "_warm_up"
 """The label of the first run: a fresh TaskManager compiles the job's code while it runs, so the
 first measured run would read low (about 15 % at parallelism 1)."""
+NO_DRIFT = "_no_drift"
+"""The label of the run with `drift.enabled: false`."""
+NO_DEDUP = "_no_dedup"
+"""The label of the run with `event.deduplicate: false`."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def without_drift(spec: PipelineSpec, spec_file: Path, workdir: Path) -> JobRun:
     20 times per run: this measures drift's per-event cost (bins, window aggregate), not the cost of
     its records."""
     quiet = spec.model_copy(update={"drift": spec.drift.model_copy(update={"enabled": False})})
-    return _variant(quiet, spec_file, workdir, "no-drift", "_no_drift")
+    return _variant(quiet, spec_file, workdir, "no-drift", NO_DRIFT)
 
 
 def other_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[JobRun]:
@@ -46,7 +50,7 @@ def other_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[J
     choice costs, measured once in a while rather than before every release."""
     other = "hashmap" if spec.streaming.state_backend == "rocksdb" else "rocksdb"
     return [
-        _variant(without_deduplication(spec), spec_file, workdir, "no-dedup", "_no_dedup"),
+        _variant(without_deduplication(spec), spec_file, workdir, "no-dedup", NO_DEDUP),
         _variant(with_streaming(spec, state_backend=other), spec_file, workdir, other, ""),
     ]
 
@@ -60,7 +64,7 @@ def model_size_variants(
             spec,
             spec_file,
             sized_champion(spec.name, champion, onnx, trees, folder / f"model-{trees}-trees"),
-            label=f"_{trees}_trees",
+            label=trees_label(trees),
         )
         for trees, onnx in models.items()
     ]
