@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from streamscore.deploy.flink_cluster import flink_home
 from streamscore.deploy.stack import StackConfig
@@ -26,30 +27,30 @@ class Submission:
     output: str
 
 
-def job_arguments(
-    stack: StackConfig,
-    pipeline: Path,
-    workdir: Path,
-    *,
-    group_id: str,
-    bounded: bool = False,
-    profile: str | None = None,
-    parallelism: int | None = None,
-    until: str | None = None,
-    bootstrap: str | None = None,
-) -> list[str]:
-    """streaming/score_job.py's command line, whichever client submits the job."""
+class JobOptions(TypedDict, total=False):
+    """How a job runs, whichever client submits it: streaming/score_job.py's options."""
+
+    bounded: bool
+    """Stop at the offsets that were latest at start; the client waits for the end."""
+    profile: str | None
+    parallelism: int | None
+    until: str | None
+    """The JVM path alone, up to one of score_job.JVM_STAGES (benchmarks)."""
+    bootstrap: str | None
+    """Kafka bootstrap servers other than the local stack's (a secured listener)."""
+
+
+def job_arguments(stack: StackConfig, pipeline: Path, workdir: Path, group_id: str, options: JobOptions) -> list[str]:
+    """streaming/score_job.py's command line."""
     arguments = ["--pipeline", str(pipeline.resolve()), "--workdir", str(workdir.resolve())]
-    bootstrap = bootstrap or stack.bootstrap_servers
+    bootstrap = options.get("bootstrap") or stack.bootstrap_servers
     arguments += ["--group-id", group_id, "--bootstrap", bootstrap, "--registry-url", stack.registry_url]
-    if bounded:
+    if options.get("bounded"):
         arguments.append("--bounded")
-    if profile:
-        arguments += ["--profile", profile]
-    if parallelism:
-        arguments += ["--parallelism", str(parallelism)]
-    if until:
-        arguments += ["--until", until]
+    for name in ("profile", "parallelism", "until"):
+        value = options.get(name)
+        if value:
+            arguments += [f"--{name}", str(value)]
     return arguments
 
 
@@ -70,36 +71,20 @@ def flink_run(
     workdir: Path,
     *,
     group_id: str,
-    bounded: bool = False,
-    profile: str | None = None,
-    parallelism: int | None = None,
     timeout_s: float | None = None,
-    until: str | None = None,
     savepoint: str | None = None,
-    bootstrap: str | None = None,
     kafka_env: dict[str, str] | None = None,
+    **options: Unpack[JobOptions],
 ) -> Submission:
     """Run the job on the local cluster: attached until it ends if `bounded`, else detached; from
     `savepoint` (state and Kafka offsets) when upgrading a stopped job. A secured broker: its `bootstrap`
-    servers and the STREAMSCORE_KAFKA_* variables of deploy/kafka_security.py in `kafka_env`. `until`:
-    the JVM path alone, up to one of score_job.JVM_STAGES (benchmarks)."""
+    servers and the STREAMSCORE_KAFKA_* variables of deploy/kafka_security.py in `kafka_env`."""
     command = [str(flink_home() / "bin" / "flink"), "run"]
     if savepoint:
         command += ["--fromSavepoint", savepoint]
-    if not bounded:
+    if not options.get("bounded"):
         command.append("--detached")
-    command += ["--python", str(JOB_FILE)]
-    command += job_arguments(
-        stack,
-        pipeline,
-        workdir,
-        group_id=group_id,
-        bounded=bounded,
-        profile=profile,
-        parallelism=parallelism,
-        until=until,
-        bootstrap=bootstrap,
-    )
+    command += ["--python", str(JOB_FILE), *job_arguments(stack, pipeline, workdir, group_id, options)]
     env = {**os.environ, **client_environment(stack), **(kafka_env or {})}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False)
     output = result.stdout + result.stderr

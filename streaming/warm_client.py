@@ -21,13 +21,13 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Unpack
 
 import yaml
 
 from streamscore.deploy.stack import StackConfig
 from streamscore.shared.errors import StreamscoreError
-from streamscore.streaming.submit import Submission, client_environment, job_arguments
+from streamscore.streaming.submit import JobOptions, Submission, client_environment, job_arguments
 
 
 class WarmClient:
@@ -57,29 +57,9 @@ class WarmClient:
                 env=env,
             )
 
-    def run(
-        self,
-        pipeline: Path,
-        workdir: Path,
-        *,
-        group_id: str,
-        bounded: bool = False,
-        profile: str | None = None,
-        parallelism: int | None = None,
-        until: str | None = None,
-    ) -> Submission:
-        arguments = job_arguments(
-            self.stack,
-            pipeline,
-            workdir,
-            group_id=group_id,
-            bounded=bounded,
-            profile=profile,
-            parallelism=parallelism,
-            until=until,
-        )
+    def run(self, pipeline: Path, workdir: Path, *, group_id: str, **options: Unpack[JobOptions]) -> Submission:
         stdin, stdout = self._pipes()
-        stdin.write(json.dumps(arguments) + "\n")
+        stdin.write(json.dumps(job_arguments(self.stack, pipeline, workdir, group_id, options)) + "\n")
         stdin.flush()
         line = stdout.readline()
         if not line:
