@@ -44,6 +44,18 @@ def encoded_values(spark: Any, spec: PipelineSpec, table: pa.Table, registry_url
     return encoded
 
 
+def decoded_field(spark: Any, values: list[bytes], schema: str, field: str) -> list[Any]:
+    """`field` of each framed record value (one writer schema, `schema`), in order, decoded by spark-avro:
+    fastavro took 13 us per record (16 s of each latency job's scored records in a standard run)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.avro.functions import from_avro
+
+    table = spark.createDataFrame(pa.table({"value": pa.array(values, pa.binary())}))
+    body = F.expr("substring(value, 6)")  # after the magic byte and the schema id
+    decoded = table.select(from_avro(body, schema).getField(field).alias(field)).toArrow()
+    return decoded.column(field).to_pylist()
+
+
 def fill_topic(spark: Any, spec: PipelineSpec, table: pa.Table, bootstrap: str, registry_url: str) -> None:
     """Append `table`'s rows to `spec.topics.events`, creating the pipeline's topics first."""
     from pyspark.sql import functions as F

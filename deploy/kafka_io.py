@@ -112,9 +112,12 @@ class RegistryClient:
 
     def schema(self, schema_id: int) -> Any:
         if schema_id not in self._by_id:
-            answer = self._call("GET", f"/schemas/ids/{schema_id}")
-            self._by_id[schema_id] = fastavro.parse_schema(json.loads(answer["schema"]))
+            self._by_id[schema_id] = fastavro.parse_schema(json.loads(self.schema_text(schema_id)))
         return self._by_id[schema_id]
+
+    def schema_text(self, schema_id: int) -> str:
+        """The schema as registered, JSON: what a JVM reader (spark-avro) takes."""
+        return str(self._call("GET", f"/schemas/ids/{schema_id}")["schema"])
 
     def subjects(self) -> list[str]:
         return list(self._call("GET", "/subjects"))

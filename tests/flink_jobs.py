@@ -5,9 +5,7 @@ from typing import Any
 
 import requests
 
-
-def job_state(stack: Any, job_id: str) -> str:
-    return str(requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=5).json()["state"])
+from streamscore.streaming.rest_jobs import job_state
 
 
 def wait(condition: Any, timeout_s: float, what: str) -> float:
