@@ -1,20 +1,16 @@
 """The streaming job on a pre-filled topic, measured the way it runs in production: on the Flink
 cluster, with its Python workers, from the earliest offset to the end (`--bounded`).
 
-Start-up (job submission, Python workers, the first checkpoint) is excluded: every half second the
-benchmark records the records the job has appended to its output topics and the CPU time of the
+Start-up (job submission, Python workers, the first checkpoint) is excluded: a sampler records,
+every half second, the records the job has appended to its output topics and the CPU time of the
 TaskManager's process tree (JVM and Python workers, from /proc). Throughput is taken between 10 %
 and 90 % of the output, where the job runs at its steady rate. Beside it, the cores the rest of the
 machine used meanwhile (broker, this process, neighbours): the first thing to look at when one run
 is slower per core than the others.
-
-Once every event has come out (scored or dead-lettered) the job is cancelled: a bounded job ends
-only with the checkpoint after its input ends, up to a checkpoint interval later (4-5 s of every
-run, 10 s at worst), which no figure reads. A job whose output never adds up to its input (an event
-lost) runs to its own end, as before.
 """
 
 import itertools
+import threading
 import time
 import uuid
 from dataclasses import astuple, dataclass
@@ -29,7 +25,6 @@ from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.deploy.process import StackConfig
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.rest_jobs import TERMINAL, cancel, job_state, root_cause
 from streamscore.streaming.warm_client import WarmClient
 
 
@@ -42,20 +37,10 @@ class Sample:
     out: float
 
 
-def _partitions(consumer: KafkaConsumer, topics: list[str]) -> list[TopicPartition]:
-    return [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-
-
 def _appended(consumer: KafkaConsumer, topics: list[str]) -> int:
     """Records appended so far (uncommitted ones included: the job wrote them) to `topics`."""
-    partitions = _partitions(consumer, topics)
+    partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
     return sum(consumer.end_offsets(partitions).values()) if partitions else 0
-
-
-def _held(consumer: KafkaConsumer, topic: str) -> int:
-    """Records in `topic` now: what a bounded job reads from it."""
-    partitions = _partitions(consumer, [topic])
-    return sum(consumer.end_offsets(partitions).values()) - sum(consumer.beginning_offsets(partitions).values())
 
 
 def _at(samples: list[Sample], out: float) -> Sample:
@@ -97,33 +82,36 @@ def run_job(
     job's own limit, `jvm_path` when it stops after the features, `jvm_path_until_<stage>` before."""
     cpu, topics = TreeCpu(task_manager_pid(stack)), [spec.topics.scored, spec.topics.dead_letters]
     consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap_servers, **KafkaSecurity.from_env().python_options())
+    samples: list[Sample] = []
+    done = threading.Event()
     began = time.monotonic()
 
     def take() -> Sample:
         return Sample(time.monotonic() - began, cpu.sample(), machine_busy_seconds(), _appended(consumer, topics))
 
-    events_in = _held(consumer, spec.topics.events)
-    samples = [take()]  # earlier runs may share the output topics: this run's output counts from here
-    group = f"bench-{uuid.uuid4().hex[:8]}"
-    job = client.run(
-        spec_file, workdir, group_id=group, bounded=True, profile=profile, parallelism=parallelism, until=until
-    )
-    if job.job_id is None:
-        raise StreamscoreError("the Flink client returned no job id")
-    state = "SUBMITTED"
-    try:
-        while (state := job_state(stack, job.job_id)) not in TERMINAL:
-            time.sleep(0.5)
+    def sample() -> None:
+        while not done.is_set():
             samples.append(take())
-            if samples[-1].out - samples[0].out >= events_in:
-                break
+            done.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        group = f"bench-{uuid.uuid4().hex[:8]}"
+        client.run(
+            spec_file,
+            workdir,
+            group_id=group,
+            bounded=True,
+            profile=profile,
+            parallelism=parallelism,
+            until=until,
+        )
     finally:
-        if state not in TERMINAL:
-            cancel(stack, job.job_id)
+        done.set()
+        sampler.join()
     samples.append(take())
     consumer.close()
-    if state == "FAILED":
-        raise StreamscoreError(f"the job failed: {root_cause(stack, job.job_id)}")
     start, total = samples[0].out, samples[-1].out - samples[0].out  # earlier runs may share the topics
     first, last = _at(samples, start + 0.1 * total), _at(samples, start + 0.9 * total)
     name = variant_name(profile, parallelism, spec.streaming.state_backend, until, label)

@@ -1,6 +1,5 @@
-"""A submitted job followed through the JobManager's REST API: what a client that does not stay
-attached to its jobs (streaming/warm_client.py, the benchmarks, the tests) needs to watch, stop and
-explain them."""
+"""A submitted job followed through the JobManager's REST API: what a caller not attached to a
+running job (the latency benchmark, the tests) needs to watch, stop and explain it."""
 
 import time
 

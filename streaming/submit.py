@@ -31,8 +31,7 @@ class JobOptions(TypedDict, total=False):
     """How a job runs, whichever client submits it: streaming/score_job.py's options."""
 
     bounded: bool
-    """Stop at the offsets that were latest at start; `flink_run` waits for the end, the warm client
-    does not (its caller follows the job)."""
+    """Stop at the offsets that were latest at start; the client waits for the end."""
     profile: str | None
     parallelism: int | None
     until: str | None

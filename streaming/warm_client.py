@@ -31,9 +31,8 @@ from streamscore.streaming.submit import JobOptions, Submission, client_environm
 
 
 class WarmClient:
-    """Submits jobs as `flink_run` does, through one warm client process, and returns once a job is
-    submitted, bounded or not: the caller follows it (streaming/rest_jobs.py) and may stop it before
-    its end. A context manager that stops the client process (and its gateway JVM) on exit."""
+    """Submits jobs as `flink_run` does (attached until a bounded job ends), through one warm client
+    process; a context manager that stops that process (and its gateway JVM) on exit."""
 
     def __init__(self, stack: StackConfig) -> None:
         self.stack = stack
@@ -129,7 +128,10 @@ def _submit(arguments: list[str], environment: Any) -> dict[str, str | None]:
     gc.disable()  # no finalizer may borrow the gateway connection while a job is planned
     try:
         args = build_parser().parse_args(arguments)
-        client = start(args, environment).get_job_client()
+        result = start(args, environment)
+        client = result.get_job_client()
+        if args.bounded:
+            result.wait()
         return {"job_id": str(client.get_job_id()) if client else None}
     except Py4JJavaError as exc:
         return {"error": _java_causes(exc.java_exception)}
