@@ -188,6 +188,13 @@ def write_report(report: dict[str, Any], results: Path) -> None:
     lines = [
         f"# streamscore bench {report['run']} ({report['profile']})",
         "",
+        took(report["timeline"]),
+        "",
+        "| wall time | seconds |",
+        "|---|---:|",
+        *[f"| {part} | {seconds:,.1f} |" for part, seconds in report["timeline"]["parts"].items()],
+        f"| other | {report['timeline']['other_seconds']:,.1f} |",
+        "",
         "| variant | events | events/s | events per core-second | other processes' cores | machine speed |",
         "|---|---:|---:|---:|---:|---:|",
     ]
@@ -216,6 +223,15 @@ def write_report(report: dict[str, Any], results: Path) -> None:
     (results / f"bench-{report['run']}.md").write_text("\n".join(lines) + "\n")
 
 
+def took(timeline: dict[str, Any]) -> str:
+    """The run's wall time against its profile's budget, in words."""
+    minutes = f"{timeline['wall_seconds'] / 60:.1f} minutes"
+    if timeline["budget_seconds"] is None:
+        return f"Took {minutes}."
+    verdict = "within" if timeline["within_budget"] else "over"
+    return f"Took {minutes}, {verdict} the profile's {timeline['budget_seconds'] / 60:.0f}-minute budget."
+
+
 def print_table(report: dict[str, Any], console: Console) -> None:
     table = Table(title=f"bench {report['run']} ({report['profile']})")
     for column in ("variant", "events", "events/s", "per core-second"):
@@ -226,3 +242,4 @@ def print_table(report: dict[str, Any], console: Console) -> None:
         )
     console.print(table)
     console.print({k: v for k, v in report["ratios"].items()})
+    console.print(took(report["timeline"]))

@@ -26,6 +26,7 @@ from streamscore.benchmarks.latency import measure_latency
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.benchmarks.model_size import ceiling_by_model_size, sized_models
 from streamscore.benchmarks.spark_streaming import spark_structured_streaming
+from streamscore.benchmarks.timeline import Timeline
 from streamscore.benchmarks.variants import (
     COST_TOPIC,
     WARM_UP,
@@ -100,6 +101,9 @@ class BenchProfile:
     warm_up_events: int = 0
     """Events of a first run, on a topic of its own, that warms the TaskManager up (reported, in no
     ratio; 0: none, for a smoke run)."""
+    budget_minutes: float | None = None
+    """The wall time the profile is meant to take on a 2-core machine; the report says whether it did
+    and where the time went (`timeline`)."""
 
 
 STANDARD = BenchProfile(
@@ -115,6 +119,7 @@ STANDARD = BenchProfile(
     keys=(100_000, 1_000_000, 10_000_000),
     main_keys=10_000_000,
     warm_up_events=300_000,
+    budget_minutes=20,
 )
 PROFILES = {
     "tiny": BenchProfile(
@@ -141,22 +146,26 @@ PROFILES = {
         latency_warm_up_s=10,
         latency_profiles=("latency",),
         cost_variants=False,
+        budget_minutes=3,
     ),
     "standard": STANDARD,
-    "full": replace(STANDARD, other_variants=True),
+    "full": replace(STANDARD, other_variants=True, budget_minutes=None),
 }
 
 
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
+    timeline = Timeline()
     stack = local_stack.StackConfig.from_env()
-    local_stack.up(stack, flink=True)
+    with timeline.part("stack"):
+        local_stack.up(stack, flink=True)
     with WarmClient(stack) as client:  # its gateway starts while the first measures run
-        return _measure(stack, client, spec, workdir, profile_name, results, console)
+        return _measure(stack, client, timeline, spec, workdir, profile_name, results, console)
 
 
 def _measure(
     stack: local_stack.StackConfig,
     client: WarmClient,
+    timeline: Timeline,
     spec: PipelineSpec,
     workdir: Path,
     profile_name: str,
@@ -189,7 +198,8 @@ def _measure(
         reports.write_partial(run_id, profile_name, measured, latency, results)
 
     batch = spec.streaming.profiles["throughput"].arrow_batch_size  # what the job's UDF gets per call
-    record(onnx_ceiling(model, profile.ceiling_rows, batch))
+    with timeline.part("ceilings"):
+        record(onnx_ceiling(model, profile.ceiling_rows, batch))
     # The machine's speed: the ceiling again on fewer rows, over its own first measure here. Not over
     # the ceiling above: its rows come from memory, a small probe's from cache (1.04-1.33 in a quick run).
     probe_rows = max(profile.ceiling_rows // 10, batch)  # about a second on the standard profile's model
@@ -197,7 +207,8 @@ def _measure(
     def probe() -> float:
         return onnx_ceiling(model, probe_rows, batch).events_per_core_second
 
-    at_start = probe()
+    with timeline.part("ceilings"):
+        at_start = probe()
     after_last: float | None = None  # the probe after the last measurement, the next one's first: none ran between
 
     def probed(measure: Callable[[], Measurement]) -> Measurement:
@@ -208,10 +219,12 @@ def _measure(
         after_last = probe()
         return replace(measurement, machine_speed=round((before + after_last) / 2 / at_start, 3))
 
-    models = sized_models(model.n_features)
+    with timeline.part("model_sizes"):
+        models = sized_models(model.n_features)
     # A quarter of the rows: on all of them the three took 38 s of the standard run (400 trees: 23 s),
     # each rate steady within a second.
-    by_size = ceiling_by_model_size(models, model.n_features, max(profile.ceiling_rows // 4, batch), batch)
+    with timeline.part("ceilings"):
+        by_size = ceiling_by_model_size(models, model.n_features, max(profile.ceiling_rows // 4, batch), batch)
     generator, config = generator_for(
         spec,
         events=profile.events,
@@ -229,16 +242,19 @@ def _measure(
     config = replace(config, entities=main_keys)
     # Filling 10M events hands Spark ten 1M-row Arrow chunks; at the default 1 GB heap the next fill
     # after them ran out of memory (run of 2026-11-28, 11:44): what the chunks left was not yet collected.
-    spark = local_session("streamscore-bench", driver_memory="4g")
+    with timeline.part("spark_session"):
+        spark = local_session("streamscore-bench", driver_memory="4g")
     started = time.monotonic()
-    fill_topic(spark, spec, generator(config), stack.bootstrap_servers, stack.registry_url)
+    with timeline.part("fill"):
+        fill_topic(spark, spec, generator(config), stack.bootstrap_servers, stack.registry_url)
     console.print(f"filled {profile.events:,} events in {time.monotonic() - started:,.0f} s")
 
     def own_topic(suffix: str, events: int, entities: int) -> tuple[PipelineSpec, Path]:
         """`spec` on topics of its own, filled with `events` events drawn from `entities` keys."""
         target = with_topic_suffix(spec, suffix)
-        table = generator(replace(config, events=events, entities=entities))
-        fill_topic(spark, target, table, stack.bootstrap_servers, stack.registry_url)
+        with timeline.part("fill"):
+            table = generator(replace(config, events=events, entities=entities))
+            fill_topic(spark, target, table, stack.bootstrap_servers, stack.registry_url)
         return target, dump_pipeline(target, spec_file.with_name(f"pipeline-{suffix}.yaml"))
 
     backend = spec.streaming.state_backend
@@ -275,30 +291,32 @@ def _measure(
             key_runs[keys] = (events, variant_name("throughput", 1, backend, label=label))
         key_topics[keys] = key_runs[keys]
     for job in runs:
-        record(
-            probed(
-                partial(
-                    run_job,
-                    stack,
-                    client,
-                    job.spec,
-                    job.spec_file,
-                    job.workdir,
-                    parallelism=job.parallelism,
-                    profile="throughput",
-                    until=job.until,
-                    label=job.label,
-                )
-            )
+        measure = partial(
+            run_job,
+            stack,
+            client,
+            job.spec,
+            job.spec_file,
+            job.workdir,
+            parallelism=job.parallelism,
+            profile="throughput",
+            until=job.until,
+            label=job.label,
         )
+        started = time.monotonic()
+        measurement = probed(measure)
+        timeline.add(measurement.variant, time.monotonic() - started)
+        record(measurement)
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()
     batch_rows = max(profile.events // 10, 1)  # Spark's micro-batches: the first and three measured
     spark_args = (spark, spec, stack.bootstrap_servers, (model_bytes, model.n_features), numeric, batch_rows, 4)
-    record(probed(partial(spark_structured_streaming, *spark_args)))
+    with timeline.part("spark_structured_streaming"):
+        record(probed(partial(spark_structured_streaming, *spark_args)))
     topic = (stack.bootstrap_servers, stack.registry_url, spec.topics.events)
     for limit, per_call in ((profile.consumer_events, 1), (profile.batched_consumer_events, 10_000)):
-        record(probed(partial(consume_and_score, *topic, model, numeric, limit, per_call)))
+        with timeline.part("consumers"):
+            record(probed(partial(consume_and_score, *topic, model, numeric, limit, per_call)))
 
     by_name = {m.variant: m for m in measured + by_size}
     job = by_name[job_name]
@@ -308,21 +326,24 @@ def _measure(
         latency_runs.append((other.spec, "latency", maximum))
     fastest = max(maximum for _, _, maximum in latency_runs)
     load_s = (profile.latency_warm_up_s + profile.latency_seconds) * sum(profile.latency_shares)
-    paced_events = generator(replace(config, events=int(fastest * load_s) + len(profile.latency_shares)))
+    with timeline.part("latency_load"):
+        paced_events = generator(replace(config, events=int(fastest * load_s) + len(profile.latency_shares)))
     for target, name, maximum in latency_runs:
-        for figures in measure_latency(
-            stack,
-            client,
-            spark,
-            target,
-            results / "runs" / run_id,
-            workdir,
-            paced_events,
-            profile=name,
-            rates=[share * maximum for share in sorted(profile.latency_shares)],
-            seconds=profile.latency_seconds,
-            warm_up_s=profile.latency_warm_up_s,
-        ):
+        with timeline.part(f"latency_{name}_{target.streaming.features_at}"):
+            steps = measure_latency(
+                stack,
+                client,
+                spark,
+                target,
+                results / "runs" / run_id,
+                workdir,
+                paced_events,
+                profile=name,
+                rates=[share * maximum for share in sorted(profile.latency_shares)],
+                seconds=profile.latency_seconds,
+                warm_up_s=profile.latency_warm_up_s,
+            )
+        for figures in steps:
             latency.append(figures)
             console.print(
                 f"latency {figures['profile']} (features at {figures['features_at']}) at "
@@ -344,6 +365,7 @@ def _measure(
         "model_size": [m.as_dict() for m in by_size],
         **reports.cost_curves(by_name, backend, key_topics),
         "capacity": reports.capacity(job, by_name[variant_name("throughput", 2, backend)]),
+        "timeline": timeline.as_dict(profile.budget_minutes),
     }
     reports.write_report(report, results)
     reports.print_table(report, console)

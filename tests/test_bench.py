@@ -54,6 +54,18 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         ceiling = figures["variant"].startswith("onnx_ceiling")
         assert ("machine_speed" in figures) is not ceiling
         assert ceiling or 0.2 < figures["machine_speed"] < 5
+    # Every job run and every part of the run has its wall time; the parts add up to the whole.
+    timeline = report["timeline"]
+    assert {v for v in variants if v.startswith(("job_", "jvm_path"))} <= set(timeline["parts"])
+    assert {"stack", "ceilings", "fill", "spark_structured_streaming", "consumers"} <= set(timeline["parts"])
+    assert [p for p in timeline["parts"] if p.startswith("latency_")] == [
+        "latency_load",
+        "latency_latency_watermark",
+        "latency_throughput_watermark",
+        "latency_latency_arrival",
+    ]
+    assert 0 <= timeline["other_seconds"] < 0.2 * timeline["wall_seconds"]
+    assert timeline["budget_seconds"] is None and timeline["within_budget"] is None  # tiny has no budget
     tiny = PROFILES["tiny"]
     assert variants["per_event_consumer"]["events"] == tiny.consumer_events
     assert variants["batched_consumer_10000"]["events"] == tiny.batched_consumer_events
