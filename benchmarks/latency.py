@@ -156,8 +156,8 @@ def measure_latency(
         if job.job_id is None:
             raise StreamscoreError("the Flink client returned no job id")
         try:
-            # Encoded while the job starts, which takes longer (9 s of 1.2M events, against 20 s): the
-            # events' times then trail the wall clock by a constant (benchmarks/paced_load.py).
+            # Encoded while the job starts (9-13 s for 1.2M events, of the 20 s before the load may
+            # begin): the events' times then trail the wall clock by a constant (paced_load.py).
             load, steps = _step_load(events, spec.event.time, rates, warm_up_s + seconds, int(time.time() * 1000))
             encoded = encode_load(spark, spec, load, stack.registry_url)
             running = wait_running(stack, job.job_id)
