@@ -5,7 +5,8 @@ kafka-python took 22 us of CPU per send and fastavro 8 us per record here: at 16
 the job's maximum) half a core taken from a job measured on two. So every record is encoded before
 the clock starts, by spark-avro as the topic fills are (benchmarks/fill.py), and librdkafka
 (confluent-kafka, 2 us per send) sends them. The schedule starts when the sending does, whenever the
-encoding ran (before the job under test started, so it costs the benchmark no time of its own): event
+encoding ran (benchmarks/latency.py encodes while the job under test starts, time the run waits
+anyway): event
 times trail the wall clock by a constant (the job's rowtime is still the event time, being within
 `max_timestamp_skew` of the append time), and each event is sent that constant after its event
 time, never before.
