@@ -90,13 +90,28 @@ def _channels(rng: np.random.Generator, category: np.ndarray) -> np.ndarray:
     return np.where(category == CATEGORIES.index("cash"), 2, channel)
 
 
+def _weighted_draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
+    """The draws of `rng.choice(weights.size, size, p=weights / weights.sum())`, so a seed's data is
+    unchanged, with the uniforms looked up in ascending order: numpy looks them up as drawn, a cache
+    miss per step of each binary search, 12.9 s for 10M cards where this takes 2.1."""
+    cdf = np.cumsum(weights / weights.sum())
+    cdf /= cdf[-1]
+    uniform = rng.random(size)
+    order = np.argsort(uniform)
+    drawn = np.empty(size, dtype=np.int64)
+    drawn[order] = cdf.searchsorted(uniform[order], side="right")
+    return drawn
+
+
 def _unique_per_card(card: np.ndarray, times: np.ndarray) -> None:
     """Make each card's timestamps strictly increasing, in place (+1 ms per tie, carried forward).
 
     Unique times per card make "the previous event" the same event in both engines.
     """
-    order = np.lexsort((times, card))
-    card_sorted, t = card[order], times[order] - times.min()
+    t = times - times.min()
+    # lexsort((t, card))'s order from one stable sort of a combined key: 2.2 s for 10M events, was 4.3.
+    order = np.argsort(card * (int(t.max()) + 1) + t, kind="stable")
+    card_sorted, t = card[order], t[order]
     starts = np.r_[0, np.flatnonzero(np.diff(card_sorted)) + 1]
     rank = np.arange(t.size) - np.repeat(starts, np.diff(np.r_[starts, t.size]))
     stride = int(t.max()) + t.size + 1  # keeps the running maximum inside each card's run
@@ -111,7 +126,7 @@ def generate_payments(config: GeneratorConfig) -> pa.Table:
     n_fraud = round(config.events * config.positive_rate)
     n_legit = config.events - n_fraud
 
-    card = rng.choice(config.entities, size=n_legit, p=pop.card_weight / pop.card_weight.sum())
+    card = _weighted_draw(rng, pop.card_weight, n_legit)
     times = _times(rng, n_legit, config.start_ms, config.days)
     category = (rng.random((n_legit, 1)) > pop.card_categories[card]).sum(axis=1).clip(max=len(CATEGORIES) - 1)
     amount = rng.lognormal(_CATEGORY_LOG_MEAN[category] + pop.card_log_spend[card], 0.7)
