@@ -41,8 +41,8 @@ import numpy as np
 import pyarrow as pa
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
+from streamscore.benchmarks.avro_columns import decoded_field
 from streamscore.benchmarks.cpu import CoreTimeline
-from streamscore.benchmarks.fill import decoded_field
 from streamscore.benchmarks.job import task_manager_pid
 from streamscore.benchmarks.paced_load import encode_load, send_paced
 from streamscore.benchmarks.stable_offsets import StableOffsetWatch

@@ -3,11 +3,10 @@
 The job under test shares the machine's cores with this producer, so the producer must cost little.
 kafka-python took 22 us of CPU per send and fastavro 8 us per record here: at 16,000 events/s (half
 the job's maximum) half a core taken from a job measured on two. So every record is encoded before
-the clock starts, by spark-avro as the topic fills are (benchmarks/fill.py), and librdkafka
+the clock starts, by spark-avro as the topic fills are (benchmarks/avro_columns.py), and librdkafka
 (confluent-kafka, 2 us per send) sends them. The schedule starts when the sending does, whenever the
 encoding ran (benchmarks/latency.py encodes while the job under test starts, time the run waits
-anyway): event
-times trail the wall clock by a constant (the job's rowtime is still the event time, being within
+anyway): event times trail the wall clock by a constant (the job's rowtime is still the event time, being within
 `max_timestamp_skew` of the append time), and each event is sent that constant after its event
 time, never before.
 """
@@ -21,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from confluent_kafka import KafkaError, Message, Producer
 
-from streamscore.benchmarks.fill import encoded_values
+from streamscore.benchmarks.avro_columns import encoded_values
 from streamscore.deploy.kafka_security import KafkaSecurity
 from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec
