@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from streamscore.shared.spec import PipelineSpec, load_pipeline, with_streaming
 
@@ -182,6 +181,7 @@ def submit(flink_stack: Any) -> Iterator[Callable[..., str]]:
     """Submit the scoring job with `flink_run` (spec file, workdir, its keyword options); returns the
     job id. Any job still running when the test ends (a failed test) is cancelled, so it cannot hold
     slots and CPU under the next test."""
+    from streamscore.streaming.rest_jobs import cancel
     from streamscore.streaming.submit import flink_run
 
     submitted: list[str] = []
@@ -194,6 +194,4 @@ def submit(flink_stack: Any) -> Iterator[Callable[..., str]]:
 
     yield run
     for job_id in submitted:
-        url = f"{flink_stack.flink_rest_url}/jobs/{job_id}"
-        if requests.get(url, timeout=5).json().get("state") in ("RUNNING", "RESTARTING", "CREATED"):
-            requests.patch(f"{url}?mode=cancel", timeout=10)
+        cancel(flink_stack, job_id)  # returns at once for a job that already ended

@@ -13,6 +13,7 @@ from batch_fixtures import small_spec
 from streaming_fixtures import ScoringRun, read_topic
 
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_streaming, with_topic_suffix
+from streamscore.streaming.rest_jobs import cancel
 
 pytestmark = pytest.mark.stack
 
@@ -61,6 +62,7 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
     chunks = [live.slice(i * 1_000, 1_000) for i in range(4)]
 
     job = flink_run(flink_stack, spec_file, scoring.workdir, group_id=f"swap-{uuid.uuid4().hex[:8]}", bounded=False)
+    assert job.job_id is not None, job.output
     try:
         broken = produce_events(spec, chunks[0], malformed_rate=0.05, seed=1).malformed
         before = _wait_for(flink_stack, spec.topics.scored, 900)
@@ -113,5 +115,5 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
         last = [s for s in final if s["event_id"] in ids]
         assert last and {s["model_version"] for s in last} == {second}
     finally:
-        requests.patch(f"{flink_stack.flink_rest_url}/jobs/{job.job_id}?mode=cancel", timeout=10)
+        cancel(flink_stack, job.job_id)
         registry.set_alias(CHAMPION, original)

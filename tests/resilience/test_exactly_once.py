@@ -17,6 +17,8 @@ import requests
 from flink_jobs import accounting, job_state, stop_with_savepoint, wait
 from streaming_fixtures import ScoringRun, failure_spec, read_topic, records_out
 
+from streamscore.streaming.rest_jobs import cancel
+
 pytestmark = pytest.mark.stack
 
 
@@ -75,8 +77,8 @@ def test_a_failure_loses_and_duplicates_nothing(
     taskmanager, broker = FlinkTaskManager(flink_stack, 1), KafkaBroker(flink_stack, 2)
 
     def restart_job() -> str:
-        requests.patch(f"{flink_stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
-        wait(lambda: job_state(flink_stack, job_id) == "CANCELED", 60, "the job to cancel")
+        cancel(flink_stack, job_id)
+        assert job_state(flink_stack, job_id) == "CANCELED"  # not failed on its way down
         checkpoint = _latest_checkpoint(flink_stack, job_id)
         return submit(spec_file, scoring.workdir, group_id=group, parallelism=2, profile=profile, savepoint=checkpoint)
 
