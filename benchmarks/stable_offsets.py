@@ -59,6 +59,18 @@ class StableOffsetWatch:
     def start(self) -> None:
         self._thread.start()
 
+    def wait_quiet(self, quiet_s: float, timeout_s: float) -> None:
+        """Until nothing was appended to the topic for `quiet_s`: the job has written all it will of a
+        load that ended, a backlog included (a fixed wait cut a job that fell behind short)."""
+        deadline = time.monotonic() + timeout_s
+        appended, since = self._offsets(IsolationLevel.READ_UNCOMMITTED), time.monotonic()
+        while time.monotonic() - since < quiet_s:
+            if time.monotonic() > deadline:
+                raise StreamscoreError(f"records still appended {timeout_s:.0f} s after the load ended")
+            time.sleep(SAMPLE_INTERVAL_S * 4)
+            if (latest := self._offsets(IsolationLevel.READ_UNCOMMITTED)) != appended:
+                appended, since = latest, time.monotonic()
+
     def wait_committed(self, timeout_s: float) -> None:
         """Until every record appended so far is visible: the open transactions committed, at the next
         checkpoint."""
