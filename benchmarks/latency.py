@@ -161,12 +161,10 @@ def measure_latency(
             load, steps = _step_load(events, spec.event.time, rates, warm_up_s + seconds, int(time.time() * 1000))
             encoded = encode_load(spark, spec, load, stack.registry_url)
             running = wait_running(stack, job.job_id)
-            # The measured seconds begin once the Python workers have started and the empty profiles
-            # topic has gone idle (so it no longer holds event time back); the first rate's unmeasured
-            # warm-up may overlap that (it is there for the cold start), so the load starts up to
-            # `warm_up_s` before: 10 s less idle waiting per job in a standard run.
-            settled = running + spec.streaming.profiles_idle_timeout / 1000 + 3
-            time.sleep(max(settled - warm_up_s - time.time(), 0))
+            # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
+            # Starting the load inside the first rate's warm-up instead was tried: a quick run's
+            # job answered its first events 6-8 s late and had not caught up when the measured seconds began.
+            time.sleep(max(running + spec.streaming.profiles_idle_timeout / 1000 + 3 - time.time(), 0))
             sent = send_paced(encoded, topics.events, stack.bootstrap_servers)
             # The job's output pauses for at most a bundle (the Python operator's) and a checkpoint's
             # synchronous phase; by watermark the load's last `max_out_of_orderness` is never scored.

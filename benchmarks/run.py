@@ -75,8 +75,7 @@ class BenchProfile:
     latency_warm_up_s: float
     """Seconds of load at each rate before the measured ones: a fresh job caught up with its start
     within 5 s at 3,000 events/s, after 4.5 s at 6,500, after 8-23 s at 16,000-18,000; a warm one
-    meets a higher rate. The first rate's also covers the empty profiles topic going idle after the
-    job starts (benchmarks/latency.py)."""
+    meets a higher rate."""
     latency_profiles: tuple[str, ...] = ("latency", "throughput")
     """The runtime profiles whose latency is measured (each starts a job: tens of seconds)."""
     cost_variants: bool = True
