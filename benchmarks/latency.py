@@ -162,8 +162,6 @@ def measure_latency(
             encoded = encode_load(spark, spec, load, stack.registry_url)
             running = wait_running(stack, job.job_id)
             # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
-            # Starting the load inside the first rate's warm-up instead was tried: a quick run's
-            # job answered its first events 6-8 s late and had not caught up when the measured seconds began.
             time.sleep(max(running + spec.streaming.profiles_idle_timeout / 1000 + 3 - time.time(), 0))
             sent = send_paced(encoded, topics.events, stack.bootstrap_servers)
             # The job's output pauses for at most a bundle (the Python operator's) and a checkpoint's
