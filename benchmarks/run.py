@@ -308,9 +308,9 @@ def _measure(
             until=job.until,
             label=job.label,
         )
-        started = time.monotonic()
+        job_started = time.monotonic()  # the part is named by the measurement's variant, known after it
         measurement = probed(measure)
-        timeline.add(measurement.variant, time.monotonic() - started)
+        timeline.add(measurement.variant, time.monotonic() - job_started)
         record(measurement)
     numeric = [n for n, f in record_fields(spec.event_schema()).items() if f.kind in ("int", "long", "float", "double")]
     model_bytes = (bundle.path / MODEL_FILE).read_bytes()

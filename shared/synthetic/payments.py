@@ -109,12 +109,13 @@ def _unique_per_card(card: np.ndarray, times: np.ndarray) -> None:
     Unique times per card make "the previous event" the same event in both engines.
     """
     t = times - times.min()
+    latest = int(t.max())
     # lexsort((t, card))'s order from one stable sort of a combined key: 2.2 s for 10M events, was 4.3.
-    order = np.argsort(card * (int(t.max()) + 1) + t, kind="stable")
+    order = np.argsort(card * (latest + 1) + t, kind="stable")
     card_sorted, t = card[order], t[order]
     starts = np.r_[0, np.flatnonzero(np.diff(card_sorted)) + 1]
     rank = np.arange(t.size) - np.repeat(starts, np.diff(np.r_[starts, t.size]))
-    stride = int(t.max()) + t.size + 1  # keeps the running maximum inside each card's run
+    stride = latest + t.size + 1  # keeps the running maximum inside each card's run
     lifted = np.maximum.accumulate(t - rank + card_sorted * stride) - card_sorted * stride
     times[order] = lifted + rank + times.min()
 
