@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from rich.console import Console
 
 from streamscore.batch.session import local_session
@@ -41,6 +42,8 @@ from streamscore.deploy import stack as local_stack
 from streamscore.shared.avro import record_fields
 from streamscore.shared.bundle import MODEL_FILE
 from streamscore.shared.spec import PipelineSpec, dump_pipeline, load_pipeline, with_topic_suffix
+from streamscore.shared.synthetic import GeneratorConfig, generator_for
+from streamscore.shared.synthetic.base import Generator
 from streamscore.streaming.score_job import JVM_STAGES
 from streamscore.streaming.warm_client import WarmClient
 
@@ -63,8 +66,8 @@ class BenchProfile:
     consumer_events: int
     """Events the per-event consumer reads (it is slow)."""
     batched_consumer_events: int
-    """Events the batched consumer reads: its rate is steady after a few hundred batches (10 million
-    took 4 minutes of the standard profile's budget)."""
+    """Events the batched consumer reads: its rate is steady after a few batches (10 million took 4
+    minutes of the standard profile's budget, 1 million 36 s)."""
     ceiling_rows: int
     latency_shares: tuple[float, ...]
     """Produce rates for the latency runs, as shares of the job's measured maximum: one job per runtime
@@ -100,8 +103,8 @@ class BenchProfile:
     profile draws its 10M events from 10M keys, so its runs at parallelism 1 and 2 are also the
     10M-keys point: a topic of its own would be 10M more events, 5 of its 20 minutes."""
     warm_up_events: int = 0
-    """Events of a first run, on a topic of its own, that warms the TaskManager up (reported, in no
-    ratio; 0: none, for a smoke run)."""
+    """Events of a first run, on a topic of its own, that warms the TaskManager up while the main topic
+    fills (not reported; 0: none, for a smoke run)."""
     budget_minutes: float | None = None
     """The wall time the profile is meant to take on a 2-core machine; the report says whether it did
     and where the time went (`timeline`)."""
@@ -110,10 +113,10 @@ class BenchProfile:
 STANDARD = BenchProfile(
     10_000_000,
     200_000,
-    batched_consumer_events=1_000_000,
+    batched_consumer_events=500_000,
     ceiling_rows=2_000_000,
     latency_shares=(0.1, 0.5, 0.8),
-    latency_seconds=20,
+    latency_seconds=15,
     latency_warm_up_s=10,
     cost_events=500_000,
     cost_keys=100_000,
@@ -156,11 +159,45 @@ PROFILES = {
 
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
     timeline = Timeline()
+    profile = PROFILES[profile_name]
+    generator, config = generator_for(
+        spec,
+        events=profile.events,
+        seed=3,
+        start_ms=int(time.time() * 1000) - 3_600_000,
+        days=EVENT_TIME_SPAN_S / 86_400,
+    )
+    draws = Draws(generator, config, profile.main_keys or _entities(config.entities, profile.events))
     stack = local_stack.StackConfig.from_env()
-    with timeline.part("stack"):
-        local_stack.up(stack, flink=True)
+    # The main topic's events are drawn while the stack's JVMs start (numpy releases the GIL): 25 s and
+    # 22 s of the standard run, one after the other before. The ceilings then get the machine to themselves.
+    with ThreadPoolExecutor(max_workers=1) as drawing:
+        main_events = drawing.submit(generator, replace(config, entities=draws.main_keys))
+        with timeline.part("stack"):
+            local_stack.up(stack, flink=True)
+        with timeline.part("drawing"):
+            events = main_events.result()
     with WarmClient(stack) as client:  # its gateway starts while the first measures run
-        return _measure(stack, client, timeline, spec, workdir, profile_name, results, console)
+        return _measure(stack, client, timeline, spec, workdir, profile, profile_name, draws, events, results, console)
+
+
+def _entities(spec_entities: int, events: int) -> int:
+    """At least the spec's entities, and one per `EVENTS_PER_KEY` events."""
+    return max(spec_entities, events // EVENTS_PER_KEY)
+
+
+@dataclass(frozen=True)
+class Draws:
+    """How a run draws the events of its topics: the spec's generator, its settings, the main topic's keys."""
+
+    generator: Generator
+    config: GeneratorConfig
+    main_keys: int
+
+    def events(self, events: int, entities: int | None = None) -> pa.Table:
+        """`events` events over `entities` keys (None: one per `EVENTS_PER_KEY`, at least the spec's)."""
+        keys = _entities(self.config.entities, events) if entities is None else entities
+        return self.generator(replace(self.config, events=events, entities=keys))
 
 
 def _measure(
@@ -169,15 +206,16 @@ def _measure(
     timeline: Timeline,
     spec: PipelineSpec,
     workdir: Path,
+    profile: BenchProfile,
     profile_name: str,
+    draws: Draws,
+    main_events: pa.Table,
     results: Path,
     console: Console,
 ) -> dict[str, Any]:
     from streamscore.scoring.onnx_model import OnnxModel
     from streamscore.scoring.registry import CHAMPION, ModelRegistry
-    from streamscore.shared.synthetic import generator_for
 
-    profile = PROFILES[profile_name]
     run_id = time.strftime("%Y%m%dT%H%M%S")
     spec_file = dump_pipeline(with_topic_suffix(spec, f"bench-{run_id}"), results / "runs" / run_id / "pipeline.yaml")
     spec = load_pipeline(spec_file)
@@ -226,53 +264,48 @@ def _measure(
     # each rate steady within a second.
     with timeline.part("ceilings"):
         by_size = ceiling_by_model_size(models, model.n_features, max(profile.ceiling_rows // 4, batch), batch)
-    generator, config = generator_for(
-        spec,
-        events=profile.events,
-        seed=3,
-        start_ms=int(time.time() * 1000) - 3_600_000,
-        days=EVENT_TIME_SPAN_S / 86_400,
-    )
-    spec_entities = config.entities
+    # Filling 10M events hands Spark ten 1M-row Arrow chunks; at the default 1 GB heap the next fill
+    # after them ran out of memory (run of 2026-11-28, 11:44): what the chunks left was not yet collected.
+    with timeline.part("spark_session"):
+        spark = local_session("streamscore-bench", driver_memory="4g")
 
-    def entities_for(events: int) -> int:
-        """At least the spec's entities, and one per `EVENTS_PER_KEY` events."""
-        return max(spec_entities, events // EVENTS_PER_KEY)
-
-    main_keys = profile.main_keys or entities_for(profile.events)
-    config = replace(config, entities=main_keys)
-    # The main topic's events are drawn while Spark's JVM starts (numpy releases the GIL; the session's
-    # start mostly waits for the JVM): 25 s and 8.5 s of the standard run, one after the other before.
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=1) as drawing:
-        main_events = drawing.submit(generator, config)
-        # Filling 10M events hands Spark ten 1M-row Arrow chunks; at the default 1 GB heap the next fill
-        # after them ran out of memory (run of 2026-11-28, 11:44): what the chunks left was not yet collected.
-        with timeline.part("spark_session"):
-            spark = local_session("streamscore-bench", driver_memory="4g")
-        with timeline.part("fill"):
-            fill_topic(spark, spec, main_events.result(), stack.bootstrap_servers, stack.registry_url)
-    console.print(f"drew and filled {profile.events:,} events in {time.monotonic() - started:,.0f} s")
-
-    def own_topic(suffix: str, events: int, entities: int) -> tuple[PipelineSpec, Path]:
+    def own_topic(suffix: str, events: int, entities: int | None = None) -> tuple[PipelineSpec, Path]:
         """`spec` on topics of its own, filled with `events` events drawn from `entities` keys."""
         target = with_topic_suffix(spec, suffix)
         with timeline.part("fill"):
-            table = generator(replace(config, events=events, entities=entities))
-            fill_topic(spark, target, table, stack.bootstrap_servers, stack.registry_url)
+            fill_topic(spark, target, draws.events(events, entities), stack.bootstrap_servers, stack.registry_url)
         return target, dump_pipeline(target, spec_file.with_name(f"pipeline-{suffix}.yaml"))
 
     backend = spec.streaming.state_backend
     job_name = variant_name("throughput", 1, backend)
-    runs = []
-    if profile.warm_up_events:
-        warm_up = own_topic("warm-up", profile.warm_up_events, entities_for(profile.warm_up_events))
-        runs.append(JobRun(*warm_up, workdir, label=WARM_UP))
-    runs += [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
-    key_runs = {main_keys: (profile.events, job_name)}  # keys in state -> (topic events, the run measuring it)
+    with ThreadPoolExecutor(max_workers=1) as warming:
+        # The warm-up run (its topic is small) runs while the main topic fills: a fresh TaskManager
+        # compiles the job's code in its first run whatever else the machine does, and the run's figure,
+        # which would read the fill's load, is not reported. 58 s of the standard run, after the fill before.
+        warm_up = (
+            warming.submit(
+                run_job,
+                stack,
+                client,
+                *own_topic("warm-up", profile.warm_up_events),
+                workdir,
+                parallelism=1,
+                profile="throughput",
+                label=WARM_UP,
+            )
+            if profile.warm_up_events
+            else None
+        )
+        with timeline.part("fill"):
+            fill_topic(spark, spec, main_events, stack.bootstrap_servers, stack.registry_url)
+        with timeline.part("warm_up_after_fill"):
+            if warm_up is not None:
+                warm_up.result()
+    runs = [JobRun(spec, spec_file, workdir), JobRun(spec, spec_file, workdir, parallelism=2)]
+    key_runs = {draws.main_keys: (profile.events, job_name)}  # keys in state -> (topic events, the run measuring it)
     cost_spec, cost_file = spec, spec_file
     if profile.cost_variants and profile.cost_events is not None:
-        cost_keys = profile.cost_keys or entities_for(profile.cost_events)
+        cost_keys = profile.cost_keys or _entities(draws.config.entities, profile.cost_events)
         cost_spec, cost_file = own_topic("cost", profile.cost_events, cost_keys)
         runs.append(JobRun(cost_spec, cost_file, workdir, label=COST_TOPIC))
         cost_run = variant_name("throughput", 1, backend, label=COST_TOPIC)
@@ -332,7 +365,9 @@ def _measure(
     fastest = max(maximum for _, _, maximum in latency_runs)
     load_s = (profile.latency_warm_up_s + profile.latency_seconds) * sum(profile.latency_shares)
     with timeline.part("latency_load"):
-        paced_events = generator(replace(config, events=int(fastest * load_s) + len(profile.latency_shares)))
+        needed = int(fastest * load_s) + len(profile.latency_shares)
+        # The main topic's events when it has enough (the standard run's 10M: 1.4M drawn anew took 9 s).
+        paced_events = main_events if main_events.num_rows >= needed else draws.events(needed, draws.main_keys)
     for target, name, maximum in latency_runs:
         with timeline.part(f"latency_{name}_{target.streaming.features_at}"):
             steps = measure_latency(

@@ -9,8 +9,9 @@ from streamscore.shared.spec import PipelineSpec, dump_pipeline, with_streaming,
 COST_TOPIC = "_cost_topic"
 """The label of the baseline run on the cost variants' own topic (`BenchProfile.cost_events`)."""
 WARM_UP = "_warm_up"
-"""The label of the first run: a fresh TaskManager compiles the job's code while it runs, so the
-first measured run would read low (about 15 % at parallelism 1)."""
+"""The label of the first run, not reported (it shares the machine with the main topic's fill): a fresh
+TaskManager compiles the job's code while it runs, so the first measured run would read low (about
+15 % at parallelism 1)."""
 NO_DRIFT = "_no_drift"
 """The label of the run with `drift.enabled: false`."""
 NO_DEDUP = "_no_dedup"
