@@ -159,26 +159,11 @@ PROFILES = {
 
 def run(spec: PipelineSpec, workdir: Path, profile_name: str, results: Path, console: Console) -> dict[str, Any]:
     timeline = Timeline()
-    profile = PROFILES[profile_name]
-    generator, config = generator_for(
-        spec,
-        events=profile.events,
-        seed=3,
-        start_ms=int(time.time() * 1000) - 3_600_000,
-        days=EVENT_TIME_SPAN_S / 86_400,
-    )
-    draws = Draws(generator, config, profile.main_keys or _entities(config.entities, profile.events))
     stack = local_stack.StackConfig.from_env()
-    # The main topic's events are drawn while the stack's JVMs start (numpy releases the GIL): 25 s and
-    # 22 s of the standard run, one after the other before. The ceilings then get the machine to themselves.
-    with ThreadPoolExecutor(max_workers=1) as drawing:
-        main_events = drawing.submit(generator, replace(config, entities=draws.main_keys))
-        with timeline.part("stack"):
-            local_stack.up(stack, flink=True)
-        with timeline.part("drawing"):
-            events = main_events.result()
+    with timeline.part("stack"):
+        local_stack.up(stack, flink=True)
     with WarmClient(stack) as client:  # its gateway starts while the first measures run
-        return _measure(stack, client, timeline, spec, workdir, profile, profile_name, draws, events, results, console)
+        return _measure(stack, client, timeline, spec, workdir, profile_name, results, console)
 
 
 def _entities(spec_entities: int, events: int) -> int:
@@ -206,16 +191,14 @@ def _measure(
     timeline: Timeline,
     spec: PipelineSpec,
     workdir: Path,
-    profile: BenchProfile,
     profile_name: str,
-    draws: Draws,
-    main_events: pa.Table,
     results: Path,
     console: Console,
 ) -> dict[str, Any]:
     from streamscore.scoring.onnx_model import OnnxModel
     from streamscore.scoring.registry import CHAMPION, ModelRegistry
 
+    profile = PROFILES[profile_name]
     run_id = time.strftime("%Y%m%dT%H%M%S")
     spec_file = dump_pipeline(with_topic_suffix(spec, f"bench-{run_id}"), results / "runs" / run_id / "pipeline.yaml")
     spec = load_pipeline(spec_file)
@@ -264,10 +247,25 @@ def _measure(
     # each rate steady within a second.
     with timeline.part("ceilings"):
         by_size = ceiling_by_model_size(models, model.n_features, max(profile.ceiling_rows // 4, batch), batch)
-    # Filling 10M events hands Spark ten 1M-row Arrow chunks; at the default 1 GB heap the next fill
-    # after them ran out of memory (run of 2026-11-28, 11:44): what the chunks left was not yet collected.
-    with timeline.part("spark_session"):
-        spark = local_session("streamscore-bench", driver_memory="4g")
+    generator, config = generator_for(
+        spec,
+        events=profile.events,
+        seed=3,
+        start_ms=int(time.time() * 1000) - 3_600_000,
+        days=EVENT_TIME_SPAN_S / 86_400,
+    )
+    draws = Draws(generator, config, profile.main_keys or _entities(config.entities, profile.events))
+    # The main topic's events are drawn while Spark's JVM starts (numpy releases the GIL; the session's
+    # start mostly waits for the JVM): 25 s and 8.5 s of the standard run, one after the other before.
+    # Drawn while the stack started instead, they made its start 22 s longer (run 20261129T175602).
+    with ThreadPoolExecutor(max_workers=1) as drawing:
+        drawn = drawing.submit(draws.events, profile.events, draws.main_keys)
+        # Filling 10M events hands Spark ten 1M-row Arrow chunks; at the default 1 GB heap the next fill
+        # after them ran out of memory (run of 2026-11-28, 11:44): what the chunks left was not yet collected.
+        with timeline.part("spark_session"):
+            spark = local_session("streamscore-bench", driver_memory="4g")
+        with timeline.part("drawing"):
+            main_events = drawn.result()
 
     def own_topic(suffix: str, events: int, entities: int | None = None) -> tuple[PipelineSpec, Path]:
         """`spec` on topics of its own, filled with `events` events drawn from `entities` keys."""

@@ -279,6 +279,12 @@ class RuntimeProfile(_Strict):
     """PyFlink's Python execution knobs: big bundles for throughput, small ones for latency."""
 
     arrow_batch_size: int = Field(gt=0)
+    """Rows per Arrow batch handed to the Python worker; well under a bundle's rows, so that the worker
+    scores one batch while the JVM fills the next and, at a bundle's end, the JVM waits for the last
+    batch only. At 100k rows with 1 s bundles (about 30k events at parallelism 1) every bundle was one
+    batch, scored while the JVM waited: 10k read 1.11x the events/s and 1.07x the events per
+    core-second (2M events over 2M keys, parallelism 1, four alternating pairs, session 26); ONNX
+    Runtime alone scores as fast at 10k rows a call as at 100k (5k: 0.95x)."""
     bundle_size: int = Field(gt=0)
     bundle_time: DurationMs
     buffer_timeout: DurationMs = 100
@@ -309,7 +315,7 @@ class RuntimeProfile(_Strict):
 class StreamingConfig(_Strict):
     profile: Name = "throughput"
     profiles: dict[Name, RuntimeProfile] = {
-        "throughput": RuntimeProfile(arrow_batch_size=100_000, bundle_size=500_000, bundle_time=1_000),
+        "throughput": RuntimeProfile(arrow_batch_size=10_000, bundle_size=500_000, bundle_time=1_000),
         "latency": RuntimeProfile(
             arrow_batch_size=1_000, bundle_size=1_000, bundle_time=20, buffer_timeout=10, state_changelog=True
         ),
