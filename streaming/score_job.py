@@ -33,7 +33,7 @@ from streamscore.streaming.kafka_tables import (
     kafka_sink,
     profile_table,
 )
-from streamscore.streaming.scorer import champion_scorer
+from streamscore.streaming.scorer import champion_scorer, pin_models
 from streamscore.streaming.tables import ddl
 from streamscore.streaming.validation import validate
 
@@ -149,6 +149,7 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
             shadow=spec.streaming.shadow,
             watched=watching,
             drift_slide_ms=spec.drift.slide,
+            pinned=pin_models(spec.name, settings.workdir, spec.streaming.shadow),
         ),
     )
     # Watching drift, the event time too: the scorer sums the watched values per window slice.

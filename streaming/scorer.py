@@ -1,16 +1,25 @@
 """The scoring function of the stream: a pandas UDF that scores Arrow batches with the registry's champion.
 
-One instance per Python worker: it loads the `champion` bundle once (sha256s verified), scores
-each batch with ONNX Runtime on one thread, and between batches checks every poll interval
-whether `champion` moved. A new bundle is only swapped in after it passes verification, the
-input shape check and a smoke score on rows built from its own baseline; otherwise the running
+One instance per Python worker: it loads the bundles the submitter pinned (sha256s verified) and
+scores each batch with ONNX Runtime on one thread. A thread of its own asks the registry every poll
+interval whether `champion` moved; a new bundle is only swapped in after it passes verification,
+the input shape check and a smoke score on rows built from its own baseline, otherwise the running
 model keeps serving and the failure is logged and counted.
+
+Neither the first batch nor any later one waits on MLflow: the worker opens the function at its
+first bundle (Beam builds the bundle processor lazily), and there `import mlflow` and the first
+registry lookup took 2.7-4.9 s, so every job answered its first events that much late. The
+submitter resolves the aliases instead (`pin_models`), and the watcher's first poll comes at once:
+a job restarted after a swap, whose plan still pins the bundle of its submission, serves that one
+until the poll answers (seconds; every scored record names its model version).
 """
 
 import json
 import logging
 import os
+import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +29,7 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 from streamscore.scoring.onnx_model import OnnxModel
+from streamscore.scoring.registry import CHALLENGER, CHAMPION, ModelRegistry
 from streamscore.shared.bundle import BASELINE_FILE
 from streamscore.shared.drift.assessment import baseline_entry
 from streamscore.shared.errors import StreamscoreError
@@ -32,6 +42,31 @@ SCORE_BINS = 10
 
 Watched = tuple[tuple[str, int | None, int], ...]
 """(name, position in the vector or None for the score, most bins) per watched distribution."""
+
+
+Pinned = dict[str, tuple[str, int]]
+"""alias -> (bundle directory, registry version), resolved when the job is planned."""
+
+SWAPS, REFUSED, REGISTRY_ERRORS = "model_swaps", "model_swap_failures", "model_registry_errors"
+"""The watcher's counters. Flink's Python metrics count into the current bundle's container, which
+only the scoring thread has, so the watcher queues their names and `eval` counts them."""
+
+
+def pin_models(pipeline: str, workdir: Path, shadow: bool) -> Pinned:
+    """The bundles a job starts with: `champion`, and `challenger` if it shadow-scores and one exists.
+
+    Raises:
+        StreamscoreError: the pipeline has no `champion` (at submission, not at the first event).
+    """
+    registry = ModelRegistry(pipeline, workdir)
+    pinned = {}
+    for alias in (CHAMPION, CHALLENGER) if shadow else (CHAMPION,):
+        found = registry.find(alias)
+        if found is not None:
+            pinned[alias] = (str(found.path), found.version)
+    if CHAMPION not in pinned:
+        raise StreamscoreError(f"no `champion` for {pipeline!r}: train and promote a model first")
+    return pinned
 
 
 PARTIALS_FIELD = "drift_partials"
@@ -104,6 +139,7 @@ class ChampionScorer(ScalarFunction):
         shadow: bool,
         watched: Watched,
         drift_slide_ms: int,
+        pinned: Pinned,
     ) -> None:
         self.pipeline = pipeline
         self.workdir = workdir
@@ -115,32 +151,51 @@ class ChampionScorer(ScalarFunction):
         self.watched = watched
         self.stride = stride_of(m for _, _, m in watched) if watched else 0
         self.drift_slide_ms = drift_slide_ms
+        self.pinned = pinned
 
     def open(self, function_context: FunctionContext) -> None:
         if self.tracking_uri:
             os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
-        from streamscore.scoring.registry import CHALLENGER, CHAMPION, ModelRegistry
-
-        self._aliases = (CHAMPION, CHALLENGER)
-        self.registry = ModelRegistry(self.pipeline, Path(self.workdir))
-        self.champion = self._load(CHAMPION)
-        if self.champion is None:
-            raise StreamscoreError(f"no `champion` for {self.pipeline!r}: train and promote a model first")
-        self.challenger = self._load(CHALLENGER) if self.shadow else None
-        self.last_poll = time.monotonic()
+        path, version = self.pinned[CHAMPION]
+        self.champion = LoadedModel(Path(path), version, self.feature_version, self.watched)
+        self.challenger: LoadedModel | None = None
+        if CHALLENGER in self.pinned:
+            path, version = self.pinned[CHALLENGER]
+            self.challenger = LoadedModel(Path(path), version, self.feature_version, self.watched)
         group = function_context.get_metric_group().add_group("streamscore")
-        self.swaps = group.counter("model_swaps")
-        self.swap_failures = group.counter("model_swap_failures")
+        self.counters = {name: group.counter(name) for name in (SWAPS, REFUSED, REGISTRY_ERRORS)}
         self.scored = group.counter("scored")
         self.flagged = group.counter("flagged")
         self.score_bins = [group.counter(f"score_bin_{i}") for i in range(SCORE_BINS)]
-        group.gauge("model_registry_version", lambda: self.champion.registry_version if self.champion else 0)
+        group.gauge("model_registry_version", lambda: self.champion.registry_version)
         self.batch_ms = 0
         group.gauge("scoring_batch_ms", lambda: self.batch_ms)
+        self.counted: deque[str] = deque()
+        self.stopped = threading.Event()
+        threading.Thread(target=self._watch, name="streamscore-registry", daemon=True).start()
 
-    def _load(self, alias: str, current: LoadedModel | None = None) -> LoadedModel | None:
+    def close(self) -> None:
+        self.stopped.set()
+
+    def _watch(self) -> None:
+        """Poll the registry until closed, the first time at once; a failing poll is logged, counted and
+        retried at the next interval while the running models keep serving."""
+        registry = None
+        while True:
+            try:
+                registry = registry or ModelRegistry(self.pipeline, Path(self.workdir))
+                self.champion = self._load(registry, CHAMPION, self.champion) or self.champion
+                if self.shadow:
+                    self.challenger = self._load(registry, CHALLENGER, self.challenger)
+            except Exception:
+                log.exception("polling the model registry of %s failed, the running model keeps serving", self.pipeline)
+                self.counted.append(REGISTRY_ERRORS)
+            if self.stopped.wait(self.poll_interval_s):
+                return
+
+    def _load(self, registry: ModelRegistry, alias: str, current: LoadedModel | None) -> LoadedModel | None:
         """The model under `alias`, or `current` if unchanged, absent, or failing verification."""
-        found = self.registry.find(alias)
+        found = registry.find(alias)
         if found is None or (current is not None and found.version == current.registry_version):
             return current
         try:
@@ -148,28 +203,18 @@ class ChampionScorer(ScalarFunction):
         except (StreamscoreError, OSError, KeyError, ValueError) as exc:
             log.error("refusing %s v%s of %s, keeping the running model: %s", alias, found.version, self.pipeline, exc)
             if current is not None:
-                self.swap_failures.inc()
+                self.counted.append(REFUSED)
             return current
         if current is not None:
             log.warning("%s of %s: %s -> %s", alias, self.pipeline, current.version, loaded.version)
-            self.swaps.inc()
+            self.counted.append(SWAPS)
         return loaded
-
-    def _poll(self) -> None:
-        now = time.monotonic()
-        if now - self.last_poll < self.poll_interval_s:
-            return
-        self.last_poll = now
-        self.champion = self._load(self._aliases[0], self.champion)
-        if self.shadow:
-            self.challenger = self._load(self._aliases[1], self.challenger)
 
     def eval(self, *columns: pd.Series) -> pd.DataFrame:
         began = time.perf_counter()
-        self._poll()
-        champion = self.champion
-        if champion is None:
-            raise StreamscoreError("scoring before open(): no champion loaded")
+        while self.counted:
+            self.counters[self.counted.popleft()].inc()
+        champion, challenger = self.champion, self.challenger  # the watcher may swap either meanwhile
         if self.watched:
             *columns, times = columns
         features = np.column_stack([c.to_numpy(dtype=np.float32, na_value=np.nan) for c in columns])
@@ -188,9 +233,9 @@ class ChampionScorer(ScalarFunction):
                 "feature_hash": feature_hash(features),
                 # NaN reaches Flink as NULL: PyFlink masks pandas nulls when building the Arrow batch.
                 "challenger_score": (
-                    self.challenger.model.score(features) if self.challenger else np.full(n, np.nan, np.float32)
+                    challenger.model.score(features) if challenger else np.full(n, np.nan, np.float32)
                 ),
-                "challenger_version": np.full(n, self.challenger.version if self.challenger else None, dtype=object),
+                "challenger_version": np.full(n, challenger.version if challenger else None, dtype=object),
             }
         )
         if self.watched:

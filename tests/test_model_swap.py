@@ -114,6 +114,15 @@ def test_champion_swaps_while_running_and_a_tampered_one_is_refused(
         ids = set(chunks[3]["event_id"].to_pylist())
         last = [s for s in final if s["event_id"] in ids]
         assert last and {s["model_version"] for s in last} == {second}
+        # The registry is polled off the scoring thread, which counts what the poller saw.
+        deadline = time.monotonic() + 60
+        while True:
+            metrics = _operator_metrics(flink_stack, job.job_id, "streamscore")
+            if metrics.get("model_swap_failures", 0) >= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert metrics["model_swaps"] >= 1 and metrics["model_swap_failures"] >= 1
+        assert metrics.get("model_registry_errors", 0) == 0  # reported once counted
     finally:
         cancel(flink_stack, job.job_id)
         registry.set_alias(CHAMPION, original)
