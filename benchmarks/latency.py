@@ -14,7 +14,8 @@ states both next to the percentiles); for the same reason the load's last `max_o
 still waiting when the run ends, and those events are not in the figures.
 
 One job per runtime profile takes every rate, as a step load: `warm_up_s` + `seconds` at the lowest
-rate, then at the next, with no pause, and the first `warm_up_s` of each step are not measured. A
+rate, then `step_warm_up_s` + `seconds` at the next, with no pause, and each step's warm-up is not
+measured. A
 job that has just started answers its first events seconds late (code paths compiled on first use,
 the Python worker's first bundles, the first checkpoints), and the faster the load, the longer it
 takes to catch up: a fresh job at 16,000 events/s (half its maximum on 10M events) caught up after
@@ -23,7 +24,9 @@ the measured seconds (p99 650 ms, 100-480 ms per second after it). The lowest ra
 start (at 3,000 events/s the job caught up within 5 s), and every higher rate meets a warm job, as in
 production, where a job has long been running when the load rises; it also starts one job per
 profile instead of one per rate, minutes of a standard run. Each step's figures say which rate came
-before it. Around each checkpoint, RocksDB flushed its memtables in the checkpoint's synchronous
+before it. A later step needs only seconds: in three standard runs (2026-11-29) the 50 % step's first
+seconds already read as its last (p99 89-330 ms per second), where the job's start at 10 % took 7-9 s
+to catch up. Around each checkpoint, RocksDB flushed its memtables in the checkpoint's synchronous
 phase (the deduplication's and the windows' operators one after the other, 50-280 ms) and the second
 held a p99 of 200-500 ms (per second of append time, ad hoc), until the `latency` profile turned on
 the state changelog (`RuntimeProfile.state_changelog`: those phases 0-5 ms, the checkpoints'
@@ -105,12 +108,17 @@ def _event_ids(spark: Any, stack: StackConfig, messages: list[Message]) -> list[
     return decoded_field(spark, values, RegistryClient(stack.registry_url).schema_text(schema_id), "event_id")
 
 
+def step_seconds(steps: int, seconds: float, warm_up_s: float, step_warm_up_s: float) -> list[float]:
+    """How long a step load produces at each of its rates, warm-up included."""
+    return [warm_up_s + seconds, *[step_warm_up_s + seconds] * (steps - 1)]
+
+
 def _step_load(
-    events: pa.Table, time_field: str, rates: Sequence[float], seconds: float, start_ms: int
+    events: pa.Table, time_field: str, rates: Sequence[float], seconds: Sequence[float], start_ms: int
 ) -> tuple[pa.Table, list[slice]]:
-    """The first events, re-timed from `start_ms` to one every 1/rate seconds for `seconds` at each of
-    `rates` in turn, with no pause between; and each rate's rows."""
-    counts = [int(rate * seconds) for rate in rates]
+    """The first events, re-timed from `start_ms` to one every 1/rate seconds for each step's
+    `seconds` at each of `rates` in turn, with no pause between; and each rate's rows."""
+    counts = [int(rate * s) for rate, s in zip(rates, seconds, strict=True)]
     if sum(counts) > events.num_rows:
         raise StreamscoreError(f"a step load of {sum(counts):,} events from a table of {events.num_rows:,}")
     table = events.sort_by(time_field).slice(0, sum(counts))
@@ -137,10 +145,12 @@ def measure_latency(
     rates: Sequence[float],
     seconds: float,
     warm_up_s: float,
+    step_warm_up_s: float,
 ) -> list[dict[str, Any]]:
-    """Run the job on topics of its own and produce `warm_up_s` + `seconds` at each of `rates` in turn;
-    per rate, the percentiles of its last `seconds`. `events` must hold that many. The rates ascend: a
-    rate the job cannot keep up with leaves a backlog that would be charged to the next."""
+    """Run the job on topics of its own and produce `warm_up_s` + `seconds` at the first of `rates`,
+    `step_warm_up_s` + `seconds` at each later one; per rate, the percentiles of its last `seconds`.
+    `events` must hold that many. The rates ascend: a rate the job cannot keep up with leaves a
+    backlog that would be charged to the next."""
     from streamscore.deploy.cli import ensure_pipeline_topics
 
     if list(rates) != sorted(rates):
@@ -166,7 +176,8 @@ def measure_latency(
         try:
             # Encoded while the job starts (9-13 s for 1.2M events, of the 20 s before the load may
             # begin): the events' times then trail the wall clock by a constant (paced_load.py).
-            load, steps = _step_load(events, spec.event.time, rates, warm_up_s + seconds, int(time.time() * 1000))
+            durations = step_seconds(len(rates), seconds, warm_up_s, step_warm_up_s)
+            load, steps = _step_load(events, spec.event.time, rates, durations, int(time.time() * 1000))
             encoded = encode_load(spark, spec, load, stack.registry_url)
             running = wait_running(stack, job.job_id)
             # Python workers start, and the empty profiles topic goes idle so it stops holding event time.
@@ -195,8 +206,9 @@ def measure_latency(
     for i, (step, rate) in enumerate(zip(steps, rates, strict=True)):
         appended = sent.appended_ms[step]
         first, last = int(appended.min()), int(appended.max())
+        warm = warm_up_s if i == 0 else step_warm_up_s
         mine = (rows >= step.start) & (rows < step.stop)
-        measured = mine & (into >= first + warm_up_s * 1000)
+        measured = mine & (into >= first + warm * 1000)
         if not measured.any():
             raise StreamscoreError(f"no scored records at {rate:,.0f} events/s with profile {profile!r}")
         p50, p95, p99 = np.percentile(latencies[measured], [50, 95, 99])
@@ -210,7 +222,7 @@ def measure_latency(
                 "achieved_events_per_s": round((appended.size - 1) * 1000 / max(last - first, 1)),
                 "after_events_per_s": round(rates[i - 1]) if i else None,
                 "events": int(appended.size),
-                "warm_up_s": warm_up_s,
+                "warm_up_s": warm,
                 "scored": int(measured.sum()),
                 "p50": round(float(p50), 1),
                 "p95": round(float(p95), 1),
@@ -222,7 +234,7 @@ def measure_latency(
                 "committed_p99": round(float(c99), 1),
                 "max_out_of_orderness_ms": spec.event.max_out_of_orderness,
                 "producer_lag_p99_ms": round(float(np.percentile(sent.lateness_ms[step], 99)), 1),
-                "cores": asdict(cores.shares(first / 1000 + warm_up_s, last / 1000)),
+                "cores": asdict(cores.shares(first / 1000 + warm, last / 1000)),
                 "starts_at_s": round((first - load_start) / 1000, 1),
                 "per_second": _per_second(into[mine] - first, latencies[mine]),
             }

@@ -24,7 +24,7 @@ from streamscore.benchmarks.ceiling import onnx_ceiling
 from streamscore.benchmarks.consumers import consume_and_score
 from streamscore.benchmarks.fill import fill_topic
 from streamscore.benchmarks.job import run_job, variant_name
-from streamscore.benchmarks.latency import measure_latency
+from streamscore.benchmarks.latency import measure_latency, step_seconds
 from streamscore.benchmarks.measurement import Measurement
 from streamscore.benchmarks.model_size import ceiling_by_model_size, sized_models
 from streamscore.benchmarks.spark_streaming import spark_structured_streaming
@@ -76,9 +76,12 @@ class BenchProfile:
     """Measured seconds at each rate; longer than `event.max_out_of_orderness`: the last that long of
     the load waits for newer events."""
     latency_warm_up_s: float
-    """Seconds of load at each rate before the measured ones: a fresh job caught up with its start
+    """Seconds of load at the first rate before the measured ones: a fresh job caught up with its start
     within 5 s at 3,000 events/s, after 4.5 s at 6,500, after 8-23 s at 16,000-18,000; a warm one
     meets a higher rate."""
+    latency_step_warm_up_s: float = 3
+    """Seconds of load at each later rate before the measured ones: the job is warm by then, and a step
+    up only changes the rate (was `latency_warm_up_s` for every rate until session 27)."""
     latency_profiles: tuple[str, ...] = ("latency", "throughput")
     """The runtime profiles whose latency is measured (each starts a job: tens of seconds)."""
     cost_variants: bool = True
@@ -361,7 +364,11 @@ def _measure(
         maximum = by_name[f"{job_name}{other.label}"].events_per_s
         latency_runs.append((other.spec, "latency", maximum))
     fastest = max(maximum for _, _, maximum in latency_runs)
-    load_s = (profile.latency_warm_up_s + profile.latency_seconds) * sum(profile.latency_shares)
+    shares = sorted(profile.latency_shares)
+    durations = step_seconds(
+        len(shares), profile.latency_seconds, profile.latency_warm_up_s, profile.latency_step_warm_up_s
+    )
+    load_s = sum(share * seconds for share, seconds in zip(shares, durations, strict=True))
     with timeline.part("latency_load"):
         needed = int(fastest * load_s) + len(profile.latency_shares)
         # The main topic's first events when it has enough (the standard run's 10M: 1.4M drawn anew took
@@ -381,9 +388,10 @@ def _measure(
                 workdir,
                 paced_events,
                 profile=name,
-                rates=[share * maximum for share in sorted(profile.latency_shares)],
+                rates=[share * maximum for share in shares],
                 seconds=profile.latency_seconds,
                 warm_up_s=profile.latency_warm_up_s,
+                step_warm_up_s=profile.latency_step_warm_up_s,
             )
         for figures in steps:
             latency.append(figures)

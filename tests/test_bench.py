@@ -115,11 +115,12 @@ def test_bench_runs_every_variant_on_tiny_data(flink_stack: Any, scoring: Scorin
         ("latency", "arrival", True),
         ("latency", "arrival", False),
     ]
-    load_s = tiny.latency_warm_up_s + tiny.latency_seconds
     for first, second in zip(report["latency_ms"][::2], report["latency_ms"][1::2], strict=True):
         assert second["after_events_per_s"] == first["target_events_per_s"] < second["target_events_per_s"]
-        assert first["starts_at_s"] == 0 and abs(second["starts_at_s"] - load_s) <= 1
+        assert (first["warm_up_s"], second["warm_up_s"]) == (tiny.latency_warm_up_s, tiny.latency_step_warm_up_s)
+        assert first["starts_at_s"] == 0 and abs(second["starts_at_s"] - first["warm_up_s"] - tiny.latency_seconds) <= 1
     for paced in report["latency_ms"]:
+        load_s = paced["warm_up_s"] + tiny.latency_seconds
         assert abs(paced["events"] - paced["target_events_per_s"] * load_s) <= load_s  # the target is rounded
         assert 0 < paced["scored"] < paced["events"]
         assert 0 < paced["p50"] <= paced["p95"] <= paced["p99"] and "producer_lag_p99_ms" in paced

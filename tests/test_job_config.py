@@ -2,11 +2,14 @@
 
 from pathlib import Path
 
+import pytest
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
+from streamscore.shared.errors import StreamscoreError
 from streamscore.shared.spec import PipelineSpec, with_streaming
 from streamscore.streaming.kafka_tables import KafkaSettings
 from streamscore.streaming.score_job import JobSettings, configure
+from streamscore.streaming.scorer import pin_models
 
 COMPRESSION = "state.backend.rocksdb.compression.per.level"
 BUFFER_TIMEOUT = "execution.buffer-timeout.interval"
@@ -58,3 +61,10 @@ def test_flink_options_are_set_over_streamscore_own(payments_spec: PipelineSpec,
         CHECKPOINTS: "10000 ms",
         CHANGELOG: "false",
     }
+
+
+def test_a_pipeline_without_a_champion_fails_when_planned(payments_spec: PipelineSpec, tmp_path: Path) -> None:
+    """The submitter pins the bundles the Python workers load, so a missing champion is an error at
+    submission rather than a task failing (and restarting) at its first event."""
+    with pytest.raises(StreamscoreError, match=f"no `champion` for '{payments_spec.name}'"):
+        pin_models(payments_spec.name, tmp_path, shadow=False)
