@@ -69,6 +69,9 @@ def pin_models(pipeline: str, workdir: Path, shadow: bool) -> Pinned:
     return pinned
 
 
+LOAD_ERRORS = (StreamscoreError, OSError, KeyError, ValueError)
+"""What a bundle that cannot serve raises: missing or altered files, a bad manifest, a failed smoke score."""
+
 PARTIALS_FIELD = "drift_partials"
 """The result field with the watched distributions' partials (streaming/drift_partials.py): set on the
 first row of each window slice in a batch, null on the others."""
@@ -156,12 +159,11 @@ class ChampionScorer(ScalarFunction):
     def open(self, function_context: FunctionContext) -> None:
         if self.tracking_uri:
             os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
-        path, version = self.pinned[CHAMPION]
-        self.champion = LoadedModel(Path(path), version, self.feature_version, self.watched)
-        self.challenger: LoadedModel | None = None
-        if CHALLENGER in self.pinned:
-            path, version = self.pinned[CHALLENGER]
-            self.challenger = LoadedModel(Path(path), version, self.feature_version, self.watched)
+        champion = self._pinned(CHAMPION)
+        if champion is None:
+            raise StreamscoreError(f"no `champion` for {self.pipeline!r}: train and promote a model first")
+        self.champion = champion
+        self.challenger = self._pinned(CHALLENGER) if CHALLENGER in self.pinned else None
         group = function_context.get_metric_group().add_group("streamscore")
         self.counters = {name: group.counter(name) for name in (SWAPS, REFUSED, REGISTRY_ERRORS)}
         self.scored = group.counter("scored")
@@ -173,6 +175,17 @@ class ChampionScorer(ScalarFunction):
         self.counted: deque[str] = deque()
         self.stopped = threading.Event()
         threading.Thread(target=self._watch, name="streamscore-registry", daemon=True).start()
+
+    def _pinned(self, alias: str) -> LoadedModel | None:
+        """The bundle the plan pinned or, if it cannot be loaded any more (a job restarted after that
+        version was deleted), the registry's current one: a slower start instead of a crash loop."""
+        path, version = self.pinned[alias]
+        try:
+            return LoadedModel(Path(path), version, self.feature_version, self.watched)
+        except LOAD_ERRORS as exc:
+            log.warning("pinned %s v%s of %s: %s; asking the registry", alias, version, self.pipeline, exc)
+        found = ModelRegistry(self.pipeline, Path(self.workdir)).find(alias)
+        return None if found is None else LoadedModel(found.path, found.version, self.feature_version, self.watched)
 
     def close(self) -> None:
         self.stopped.set()
@@ -200,7 +213,7 @@ class ChampionScorer(ScalarFunction):
             return current
         try:
             loaded = LoadedModel(found.path, found.version, self.feature_version, self.watched)
-        except (StreamscoreError, OSError, KeyError, ValueError) as exc:
+        except LOAD_ERRORS as exc:
             log.error("refusing %s v%s of %s, keeping the running model: %s", alias, found.version, self.pipeline, exc)
             if current is not None:
                 self.counted.append(REFUSED)
