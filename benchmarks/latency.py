@@ -15,9 +15,8 @@ still waiting when the run ends, and those events are not in the figures.
 
 One job per runtime profile takes every rate, as a step load: `warm_up_s` + `seconds` at the lowest
 rate, then `step_warm_up_s` + `seconds` at the next, with no pause, and each step's warm-up is not
-measured. A
-job that has just started answers its first events seconds late (code paths compiled on first use,
-the Python worker's first bundles, the first checkpoints), and the faster the load, the longer it
+measured. A job that has just started answers its first events seconds late (code paths compiled on
+first use, the Python worker's first bundles, the first checkpoints), and the faster the load, the longer it
 takes to catch up: a fresh job at 16,000 events/s (half its maximum on 10M events) caught up after
 8-10 s in one run and after 23 s in another (2026-11-28), which left the end of the catch-up inside
 the measured seconds (p99 650 ms, 100-480 ms per second after it). The lowest rate absorbs the cold
