@@ -1,11 +1,14 @@
-"""How the model's size sets the cost: XGBoost models of 50, 200 and 400 trees (depth 6, the
-reference model's shape) on the champion's feature width, exported the way bundles are. Each is
-scored by ONNX Runtime alone on one thread (the ceiling) and, in a bundle of its own registered as
-`champion` of a registry of its own, by the streaming job (what the job pays per tree)."""
+"""How the model's size sets the cost: XGBoost models of 50, 200 and 400 trees at the champion's
+depth on its feature width, exported the way bundles are. Each is scored by ONNX Runtime alone on
+one thread (the ceiling) and, in a bundle of its own registered as `champion` of a registry of its
+own, by the streaming job (what the job pays per tree); a size the champion has is measured by the
+job's own run, not by a model of the same shape."""
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xgboost
@@ -17,6 +20,14 @@ from streamscore.scoring.onnx_model import OnnxModel
 from streamscore.shared.bundle import MODEL_FILE, read_manifest, write_manifest
 
 TREES = (50, 200, 400)
+REFERENCE_DEPTH = 6
+"""The depth of the spec's reference model (examples/payments), for a champion whose depth is not recorded."""
+
+
+def champion_shape(params: Mapping[str, Any]) -> tuple[int | None, int]:
+    """The champion's tree count (None: not recorded) and depth, from its manifest's `params`."""
+    trees = params.get("n_estimators")
+    return (None if trees is None else int(trees)), int(params.get("max_depth", REFERENCE_DEPTH))
 
 
 def trees_label(trees: int) -> str:
@@ -24,7 +35,7 @@ def trees_label(trees: int) -> str:
     return f"_{trees}_trees"
 
 
-def sized_models(n_features: int, seed: int = 0) -> dict[int, bytes]:
+def sized_models(n_features: int, depth: int, seed: int = 0) -> dict[int, bytes]:
     """ONNX bytes per tree count, trained on random rows: a tree costs one root-to-leaf walk whatever
     the values, so the scores need not mean anything."""
     rng = np.random.default_rng(seed)
@@ -33,7 +44,7 @@ def sized_models(n_features: int, seed: int = 0) -> dict[int, bytes]:
     models = {}
     for trees in TREES:
         classifier = xgboost.XGBClassifier(
-            n_estimators=trees, max_depth=6, learning_rate=0.1, n_jobs=1, random_state=seed
+            n_estimators=trees, max_depth=depth, learning_rate=0.1, n_jobs=1, random_state=seed
         )
         classifier.fit(features, labels)
         models[trees] = booster_to_onnx(classifier.get_booster(), n_features).SerializeToString()
@@ -47,7 +58,7 @@ def ceiling_by_model_size(models: dict[int, bytes], n_features: int, rows: int, 
     ]
 
 
-def sized_champion(pipeline: str, champion: Path, onnx: bytes, trees: int, workdir: Path) -> Path:
+def sized_champion(pipeline: str, champion: Path, onnx: bytes, trees: int, depth: int, workdir: Path) -> Path:
     """A registry in `workdir` whose `champion` is the champion bundle with its model replaced by
     `onnx` (manifest, threshold and baseline kept, sha256s rewritten); returns `workdir`."""
     from streamscore.scoring.registry import CHAMPION, ModelRegistry
@@ -57,7 +68,7 @@ def sized_champion(pipeline: str, champion: Path, onnx: bytes, trees: int, workd
     (bundle / MODEL_FILE).write_bytes(onnx)
     manifest = {k: v for k, v in read_manifest(bundle).items() if k != "files"}
     manifest["model_version"] = f"{manifest['model_version']}-{trees}-trees"
-    manifest["params"] = {**manifest.get("params", {}), "n_estimators": trees, "max_depth": 6}
+    manifest["params"] = {**manifest.get("params", {}), "n_estimators": trees, "max_depth": depth}
     write_manifest(bundle, manifest)
     registry = ModelRegistry(pipeline, workdir)
     registered = registry.register(bundle, {"n_estimators": trees}, {}, {"model_version": manifest["model_version"]})

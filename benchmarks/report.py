@@ -75,9 +75,12 @@ def capacity(one: Measurement, two: Measurement) -> list[dict[str, Any]]:
     return plans
 
 
-def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | None) -> dict[str, float]:
+def ratios(
+    by_name: dict[str, Measurement], backend: str, other_label: str | None, size_runs: dict[int, str]
+) -> dict[str, float]:
     """The job (spec's state backend, parallelism 1) against each alternative, per core-second; the
-    same for the job with the other `streaming.features_at` if it ran (`other_label`, cost topic)."""
+    same for the job with the other `streaming.features_at` if it ran (`other_label`, cost topic);
+    `size_runs`: trees -> the run measuring the job with a model that size."""
 
     def run(label: str = "", parallelism: int = 1, state: str = backend) -> str:
         return variant_name("throughput", parallelism, state, label=label)
@@ -112,7 +115,7 @@ def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | Non
     if run(NO_DRIFT) in by_name:  # the cost variants ran
         ratios |= {
             "drift_on_vs_off": per_core(by_name[run(NO_DRIFT)], base),
-            "job_400_vs_50_trees": per_core(by_name[run(trees_label(TREES[0]))], by_name[run(trees_label(TREES[-1]))]),
+            "job_400_vs_50_trees": per_core(by_name[size_runs[TREES[0]]], by_name[size_runs[TREES[-1]]]),
         }
     if run(NO_DEDUP) in by_name:  # the other variants ran
         other = by_name[run(state="hashmap" if backend == "rocksdb" else "rocksdb")]
@@ -125,22 +128,25 @@ def ratios(by_name: dict[str, Measurement], backend: str, other_label: str | Non
 
 
 def cost_curves(
-    by_name: dict[str, Measurement], backend: str, key_topics: dict[int, tuple[int, str]]
+    by_name: dict[str, Measurement],
+    backend: str,
+    key_topics: dict[int, tuple[int, str]],
+    size_runs: dict[int, str],
 ) -> dict[str, list[dict[str, Any]]]:
-    """The job's per-core rate by model size (next to the model's ceiling), by the stage it stops
-    after, and by keys in state (`key_topics`: keys -> events of the topic drawn from them and the
-    variant that ran on it)."""
+    """The job's per-core rate by model size (next to the model's ceiling; `size_runs`: trees -> the
+    variant that ran with a model that size), by the stage it stops after, and by keys in state
+    (`key_topics`: keys -> events of the topic drawn from them and the variant that ran on it)."""
     job = variant_name("throughput", 1, backend)
     sizes = [
         {
             "trees": trees,
-            "job_events_per_core_second": round(by_name[job + trees_label(trees)].events_per_core_second, 1),
+            "variant": variant,
+            "job_events_per_core_second": round(by_name[variant].events_per_core_second, 1),
             "ceiling_events_per_core_second": round(
                 by_name["onnx_ceiling" + trees_label(trees)].events_per_core_second, 1
             ),
         }
-        for trees in TREES
-        if job + trees_label(trees) in by_name
+        for trees, variant in sorted(size_runs.items())
     ]
     stages = {stage: variant_name("throughput", 1, backend, until=stage) for stage in JVM_STAGES}
     stages["scoring"] = f"{job}{COST_TOPIC}"

@@ -57,14 +57,14 @@ def other_variants(spec: PipelineSpec, spec_file: Path, workdir: Path) -> list[J
 
 
 def model_size_variants(
-    spec: PipelineSpec, spec_file: Path, champion: Path, models: dict[int, bytes], folder: Path
+    spec: PipelineSpec, spec_file: Path, champion: Path, models: dict[int, bytes], depth: int, folder: Path
 ) -> list[JobRun]:
-    """The job at parallelism 1 scoring with each sized model, each the champion of its own registry."""
+    """The job at parallelism 1 scoring with each sized model (of `depth`), each the champion of its own registry."""
     return [
         JobRun(
             spec,
             spec_file,
-            sized_champion(spec.name, champion, onnx, trees, folder / f"model-{trees}-trees"),
+            sized_champion(spec.name, champion, onnx, trees, depth, folder / f"model-{trees}-trees"),
             label=trees_label(trees),
         )
         for trees, onnx in models.items()

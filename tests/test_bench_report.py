@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from streamscore.benchmarks.measurement import Measurement
-from streamscore.benchmarks.report import capacity, write_partial
+from streamscore.benchmarks.report import capacity, cost_curves, write_partial
 
 
 def test_a_partial_report_holds_every_figure_so_far_and_leaves_latest_alone(tmp_path: Path) -> None:
@@ -33,3 +33,25 @@ def test_capacity_sizes_slots_by_one_slot_and_cores_by_the_lower_per_core_rate()
     assert billion["events_per_s"] == 277_778 and billion["task_slots"] == 40  # 277,778 / (10k * 0.7)
     assert billion["busy_cores"] == 37.0 and billion["cores"] == 53  # 277,778 / 7.5k, then / 0.7
     assert four["task_slots"] == 159 and billion["kafka_partitions"] == 80
+
+
+def test_the_champions_own_run_is_the_point_of_its_model_size() -> None:
+    """A champion of 200 trees is the curve's 200-tree point (its run on the cost topic), the other sizes
+    their sized models' runs, each beside its size's ceiling."""
+    job = "job_throughput_p1_rocksdb"
+    measured = [
+        Measurement(f"{job}_cost_topic", 2_000, 1.0, 1.0),
+        Measurement(f"{job}_50_trees", 3_000, 1.0, 1.0),
+        Measurement(f"{job}_400_trees", 1_500, 1.0, 1.0),
+        *(Measurement(f"onnx_ceiling_{trees}_trees", 100 * trees, 1.0, 1.0) for trees in (50, 200, 400)),
+    ]
+    size_runs = {400: f"{job}_400_trees", 200: f"{job}_cost_topic", 50: f"{job}_50_trees"}
+
+    curves = cost_curves({m.variant: m for m in measured}, "rocksdb", {}, size_runs)
+
+    assert [(s["trees"], s["variant"], s["job_events_per_core_second"]) for s in curves["job_by_model_size"]] == [
+        (50, f"{job}_50_trees", 3_000.0),
+        (200, f"{job}_cost_topic", 2_000.0),
+        (400, f"{job}_400_trees", 1_500.0),
+    ]
+    assert [s["ceiling_events_per_core_second"] for s in curves["job_by_model_size"]] == [5_000.0, 20_000.0, 40_000.0]
