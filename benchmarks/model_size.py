@@ -35,6 +35,13 @@ def trees_label(trees: int) -> str:
     return f"_{trees}_trees"
 
 
+def size_runs(champion_trees: int | None, champion_run: str, job: str) -> dict[int, str]:
+    """Trees -> the run measuring the job with a model that size: for the champion's own size its run
+    (`champion_run`: the issue's 200-tree reference model is the champion), for the others the run of
+    the sized model (`job`'s variant with the size's label)."""
+    return {trees: champion_run if trees == champion_trees else job + trees_label(trees) for trees in TREES}
+
+
 def sized_models(n_features: int, depth: int, seed: int = 0) -> dict[int, bytes]:
     """ONNX bytes per tree count, trained on random rows: a tree costs one root-to-leaf walk whatever
     the values, so the scores need not mean anything."""

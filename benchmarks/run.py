@@ -26,7 +26,7 @@ from streamscore.benchmarks.fill import fill_topic
 from streamscore.benchmarks.job import run_job, variant_name
 from streamscore.benchmarks.latency import measure_latency, step_seconds
 from streamscore.benchmarks.measurement import Measurement
-from streamscore.benchmarks.model_size import ceiling_by_model_size, champion_shape, sized_models, trees_label
+from streamscore.benchmarks.model_size import ceiling_by_model_size, champion_shape, size_runs, sized_models
 from streamscore.benchmarks.spark_streaming import spark_structured_streaming
 from streamscore.benchmarks.timeline import Timeline
 from streamscore.benchmarks.variants import (
@@ -316,16 +316,13 @@ def _measure(
     other_mode = features_at_variants(cost_spec, cost_file, workdir) if profile.other_variants else []
     runs += other_mode
     other = other_mode[0] if other_mode else None  # its spec and label (the runs differ in parallelism)
-    size_runs: dict[int, str] = {}  # trees -> the run measuring the job with a model of that size
+    by_size_run: dict[int, str] = {}  # trees -> the run measuring the job with a model of that size
     if profile.cost_variants:
         runs.append(without_drift(cost_spec, cost_file, workdir))
-        # The champion is the point of its own size (the 200-tree reference model): a sized model
-        # of its shape would measure the same cost again (28 s of the standard run).
+        # A sized model of the champion's shape would measure the champion's cost again (28 s of the standard run).
         sized = {trees: onnx for trees, onnx in models.items() if trees != champion_trees}
         runs += model_size_variants(cost_spec, cost_file, bundle.path, sized, depth, results / "runs" / run_id)
-        size_runs = {trees: variant_name("throughput", 1, backend, label=trees_label(trees)) for trees in sized}
-        if champion_trees in models:
-            size_runs[champion_trees] = cost_run
+        by_size_run = size_runs(champion_trees, cost_run, job_name)
     if profile.other_variants:
         runs += other_variants(cost_spec, cost_file, workdir)
         runs += [JobRun(cost_spec, cost_file, workdir, until=stage) for stage in JVM_STAGES[:-1]]
@@ -418,10 +415,10 @@ def _measure(
         "model": {"version": manifest["model_version"], "params": manifest.get("params", {})},
         "environment": environment,
         "variants": {m.variant: m.as_dict() for m in measured},
-        "ratios": reports.ratios(by_name, backend, other.label if other else None, size_runs),
+        "ratios": reports.ratios(by_name, backend, other.label if other else None, by_size_run),
         "latency_ms": latency,
         "model_size": [m.as_dict() for m in by_size],
-        **reports.cost_curves(by_name, backend, key_topics, size_runs),
+        **reports.cost_curves(by_name, backend, key_topics, by_size_run),
         "capacity": reports.capacity(job, by_name[variant_name("throughput", 2, backend)]),
         "timeline": timeline.as_dict(profile.budget_minutes),
     }

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from streamscore.benchmarks.measurement import Measurement
+from streamscore.benchmarks.model_size import size_runs
 from streamscore.benchmarks.report import capacity, cost_curves, write_partial
 
 
@@ -45,9 +46,8 @@ def test_the_champions_own_run_is_the_point_of_its_model_size() -> None:
         Measurement(f"{job}_400_trees", 1_500, 1.0, 1.0),
         *(Measurement(f"onnx_ceiling_{trees}_trees", 100 * trees, 1.0, 1.0) for trees in (50, 200, 400)),
     ]
-    size_runs = {400: f"{job}_400_trees", 200: f"{job}_cost_topic", 50: f"{job}_50_trees"}
 
-    curves = cost_curves({m.variant: m for m in measured}, "rocksdb", {}, size_runs)
+    curves = cost_curves({m.variant: m for m in measured}, "rocksdb", {}, size_runs(200, f"{job}_cost_topic", job))
 
     assert [(s["trees"], s["variant"], s["job_events_per_core_second"]) for s in curves["job_by_model_size"]] == [
         (50, f"{job}_50_trees", 3_000.0),
@@ -55,3 +55,5 @@ def test_the_champions_own_run_is_the_point_of_its_model_size() -> None:
         (400, f"{job}_400_trees", 1_500.0),
     ]
     assert [s["ceiling_events_per_core_second"] for s in curves["job_by_model_size"]] == [5_000.0, 20_000.0, 40_000.0]
+    # A champion of another size leaves every size to a sized model.
+    assert size_runs(20, f"{job}_cost_topic", job) == {t: f"{job}_{t}_trees" for t in (50, 200, 400)}
