@@ -1,5 +1,7 @@
 """Run the shared feature definitions on Flink: the same compiled SQL the Spark side runs."""
 
+from collections.abc import Mapping
+
 from pyflink.table import Table, TableEnvironment
 
 from streamscore.shared.avro import record_fields
@@ -24,29 +26,36 @@ def dialect_for(spec: PipelineSpec) -> Dialect:
     return FLINK_ON_ARRIVAL if spec.streaming.features_at == "arrival" else FLINK
 
 
-def compute_features(t_env: TableEnvironment, source: str, spec: PipelineSpec) -> Table:
-    """Register the chain of feature views over `source` (made by `with_profiles`) and return the last one.
+def compute_features(t_env: TableEnvironment, source: str, spec: PipelineSpec, carried: tuple[str, ...] = ()) -> Table:
+    """Register the chain of feature views over `source` (made by `with_profiles`) and return the last one,
+    with the `carried` columns of `source` or of the windows' stage (`OCCURRENCE_COLUMN`).
 
     The result keeps the rowtime: the drift windows are event-time windows over scored rows.
     """
     result = t_env.from_path(source)
-    for stage in compile_features(spec, dialect_for(spec), source, keep=(TS_COLUMN,)):
+    for stage in compile_features(spec, dialect_for(spec), source, keep=(TS_COLUMN, *carried)):
         result = t_env.sql_query(stage.sql)
         t_env.create_temporary_view(stage.name, result)
     return result
 
 
-def with_profiles(t_env: TableEnvironment, spec: PipelineSpec, events: str, profiles: str | None) -> str:
-    """A view of the valid `events` (event fields and the `TS_COLUMN` rowtime) with what the feature
-    SQL needs of the `profiles` table (kafka_tables.profile_table; None: no profile, so defaults
-    apply); returns its name.
+def with_profiles(
+    t_env: TableEnvironment,
+    spec: PipelineSpec,
+    events: str,
+    profiles: str | None,
+    carried: Mapping[str, str] | None = None,
+) -> str:
+    """A view of the valid `events` (event fields, the `TS_COLUMN` rowtime, then the `carried` columns:
+    name -> SQL type) with what the feature SQL needs of the `profiles` table
+    (kafka_tables.profile_table; None: no profile, so defaults apply); returns its name.
 
     watermark: each profile feature joined in under its name, event-time temporal join. arrival: the
     profile versions as rows of their own in the same stream (see `FLINK_ON_ARRIVAL`), and the
     processing-time attribute the windows are ordered by.
     """
     if spec.streaming.features_at == "arrival":
-        return _arrivals(t_env, spec, events, profiles)
+        return _arrivals(t_env, spec, events, profiles, carried or {})
     names = [f.name for f in profile_features(spec)]
     if not names:
         return events
@@ -67,7 +76,9 @@ def with_profiles(t_env: TableEnvironment, spec: PipelineSpec, events: str, prof
     return view
 
 
-def _arrivals(t_env: TableEnvironment, spec: PipelineSpec, events: str, profiles: str | None) -> str:
+def _arrivals(
+    t_env: TableEnvironment, spec: PipelineSpec, events: str, profiles: str | None, carried: Mapping[str, str]
+) -> str:
     names = [f.name for f in profile_features(spec)]
     versions = [quote(profile_version_column(n)) for n in names]
     none = [f"CAST(NULL AS BIGINT) AS {quote(PROFILE_AS_OF_COLUMN)}"]
@@ -79,7 +90,8 @@ def _arrivals(t_env: TableEnvironment, spec: PipelineSpec, events: str, profiles
             f"CAST(`{f.name}` AS {flink_type(f)})" if f.name == spec.event.key else f"CAST(NULL AS {flink_type(f)})"
             for f in fields.values()
         ]
-        columns += ["`__as_of`", "`as_of_ms`", *(quote(n) for n in names)]
+        columns += ["`__as_of`", *(f"CAST(NULL AS {t})" for t in carried.values()), "`as_of_ms`"]
+        columns += [quote(n) for n in names]
         rows += f" UNION ALL SELECT {', '.join(columns)} FROM {quote(profiles)}"
     view = f"{events}__arrivals"
     t_env.create_temporary_view(view, t_env.sql_query(f"SELECT *, PROCTIME() AS {quote(ARRIVAL_COLUMN)} FROM ({rows})"))

@@ -13,8 +13,7 @@ DECODE_FUNCTION = "DECODE_CONFLUENT_AVRO"
 COUNT_DEAD_LETTER_FUNCTION = "COUNT_DEAD_LETTER"
 DRIFT_PARTIALS_FUNCTION = "DRIFT_PARTIALS"
 COUNT_OCCURRENCES_FUNCTION = "COUNT_OCCURRENCES"
-OCCURRENCE_COLUMN = "__occurrence"
-"""The column COUNT_OCCURRENCES adds to the rows it passes through (`CountOccurrences.OUTPUT`)."""
+"""Adds `OCCURRENCE_COLUMN` (shared/features/sql.py; `CountOccurrences.OUTPUT`) to the rows it passes through."""
 JAVA_FUNCTIONS = {  # SQL name -> class in deploy/jvm/flink-udf
     DECODE_FUNCTION: "io.streamscore.flink.DecodeConfluentAvro",
     COUNT_DEAD_LETTER_FUNCTION: "io.streamscore.flink.CountDeadLetter",

@@ -17,13 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyflink.table import EnvironmentSettings, StatementSet, TableEnvironment, TableResult
+from pyflink.table.expressions import col
 
 from streamscore.scoring.registry import default_tracking_uri
-from streamscore.shared.features.sql import TS_COLUMN, profile_features, quote
+from streamscore.shared.features.sql import (
+    OCCURRENCE_COLUMN,
+    TS_COLUMN,
+    deduplicated_in_windows,
+    profile_features,
+    quote,
+)
 from streamscore.shared.features.vector import FeatureVector
 from streamscore.shared.spec import PipelineSpec, load_pipeline, without_deduplication
 from streamscore.streaming.drift import add_drift, watched
-from streamscore.streaming.features import compute_features, with_profiles
+from streamscore.streaming.features import compute_features, dialect_for, with_profiles
 from streamscore.streaming.java_functions import register_java_functions
 from streamscore.streaming.kafka_tables import (
     DEAD_LETTER_COLUMNS,
@@ -35,7 +42,7 @@ from streamscore.streaming.kafka_tables import (
 )
 from streamscore.streaming.scorer import champion_scorer, pin_models
 from streamscore.streaming.tables import ddl
-from streamscore.streaming.validation import validate
+from streamscore.streaming.validation import RECORD_COLUMNS, duplicates, validate
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,9 @@ JVM_STAGES = ("read", "validation", "deduplication", "features")
 """Where `JobSettings.until` can stop the job, in the order it runs them. `read`: the raw records
 written back as they came (the Kafka source and transactional sink, and the event time the
 watermark needs); `validation`: decoded and judged, the valid events' ids and the dead letters
-written (no deduplication); `deduplication`: the same after it; `features`: the feature rows."""
+written (no deduplication); `deduplication`: the same after it (where the windows' operator
+deduplicates, `deduplicated_in_windows`, the same as `validation`); `features`: the feature rows, the
+repeats' dead letters written."""
 
 
 def configure(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSettings) -> None:
@@ -108,12 +117,14 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
         return statements
     if settings.until == "validation":
         spec = without_deduplication(spec)
-    valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url)
+    in_windows = deduplicated_in_windows(spec, dialect_for(spec))
+    valid, dead = validate(t_env, spec, "events_raw", kafka.registry_url, in_windows)
     t_env.execute_sql(
         kafka_sink("dead_letter_sink", topics.dead_letters, DEAD_LETTER_COLUMNS, "dead_letter.avsc", None, kafka)
     )
-    statements.add_insert_sql(f"INSERT INTO `dead_letter_sink` SELECT * FROM {quote(dead)}")
+    dead_letters = f"INSERT INTO `dead_letter_sink` SELECT * FROM {quote(dead)}"
     if settings.until in ("validation", "deduplication"):
+        statements.add_insert_sql(dead_letters)
         t_env.execute_sql(ddl("ids_sink", ["`event_id` STRING"], kafka.sink_options(topics.scored, "json")))
         statements.add_insert_sql(f"INSERT INTO `ids_sink` SELECT {quote(spec.event.id)} FROM {quote(valid)}")
         return statements
@@ -122,8 +133,19 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     if profile_features(spec):
         profiles = "profiles"
         t_env.execute_sql(profile_table(profiles, spec, kafka))
-    enriched = with_profiles(t_env, spec, valid, profiles)
-    t_env.create_temporary_view("features", compute_features(t_env, enriched, spec))
+    if in_windows:
+        enriched = with_profiles(t_env, spec, valid, profiles, RECORD_COLUMNS)
+        counted = compute_features(t_env, enriched, spec, (*RECORD_COLUMNS, OCCURRENCE_COLUMN))
+        t_env.create_temporary_view("counted", counted)
+        # One insert into the dead-letter topic: each insert is a sink of its own, with the same
+        # transactional id prefix as the other.
+        dead_letters += " UNION ALL " + duplicates(spec, "counted")
+        t_env.create_temporary_view("features", counted.where(col(OCCURRENCE_COLUMN) == 1))
+    else:
+        t_env.create_temporary_view(
+            "features", compute_features(t_env, with_profiles(t_env, spec, valid, profiles), spec)
+        )
+    statements.add_insert_sql(dead_letters)
     vector = FeatureVector.of(spec)
     if settings.until == "features":
         columns = ["`event_id` STRING", *[f"{quote(n)} DOUBLE" for n in vector.names]]

@@ -5,23 +5,24 @@ truncated, a writer schema that does not resolve to the event schema...), `missi
 required field is null), `too_long` (a string over its `max_length`), `non_finite` (NaN or
 infinity), `out_of_range` (outside the spec's min/max, or an event time implausibly far from the
 Kafka record timestamp), `late` (behind the watermark: the window operators would silently drop
-it), and last `duplicate` (an event id already seen within `event.deduplicate_within`).
-Exactly one of the two views gets each record, which the tests count; dead letters are also
-counted by reason in the metric `streamscore.dead_letters.<reason>.count` (deploy/jvm/flink-udf).
+it), and last `duplicate` (an event id already seen within `event.deduplicate_within`): here, or
+with features on arrival in the windows' operator (`deduplicated_in_windows`), whose repeats
+`duplicates` turns into dead letters. Exactly one of the two views gets each record, which the
+tests count; dead letters are also counted by reason in the metric
+`streamscore.dead_letters.<reason>.count` (deploy/jvm/flink-udf).
 """
 
 from pyflink.table import TableEnvironment
 
 from streamscore.shared.avro import record_fields
-from streamscore.shared.features.sql import TS_COLUMN, quote
+from streamscore.shared.features.sql import OCCURRENCE_COLUMN, TS_COLUMN, quote
 from streamscore.shared.spec import PipelineSpec
-from streamscore.streaming.java_functions import (
-    COUNT_DEAD_LETTER_FUNCTION,
-    COUNT_OCCURRENCES_FUNCTION,
-    OCCURRENCE_COLUMN,
-)
+from streamscore.streaming.java_functions import COUNT_DEAD_LETTER_FUNCTION, COUNT_OCCURRENCES_FUNCTION
 from streamscore.streaming.kafka_tables import MAX_EPOCH_MS, decode_call
 from streamscore.streaming.tables import sql_string
+
+RECORD_COLUMNS = {"key": "BYTES", "value": "BYTES", "topic": "STRING", "partition": "INT", "offset": "BIGINT"}
+"""What a dead letter keeps of the Kafka record (name -> SQL type): its bytes and where it came from."""
 
 
 def _checks(spec: PipelineSpec) -> list[tuple[str, str, str]]:
@@ -68,15 +69,21 @@ def _checks(spec: PipelineSpec) -> list[tuple[str, str, str]]:
     return checks
 
 
-def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_url: str) -> tuple[str, str]:
-    """Register the valid-events and dead-letters views over the raw `source`; returns their names."""
+def validate(
+    t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_url: str, in_windows: bool = False
+) -> tuple[str, str]:
+    """Register the valid-events and dead-letters views over the raw `source`; returns their names.
+
+    `in_windows`: the windows' operator deduplicates, so none is found here and the valid events
+    keep `RECORD_COLUMNS` for the repeats' dead letters.
+    """
     fields = list(record_fields(spec.event_schema()))
     decoded = f"{source}__decoded"
     record = ", ".join(f"`__d`.`record`.{quote(f)} AS {quote(f)}" for f in fields)
     t_env.create_temporary_view(
         decoded,
         t_env.sql_query(
-            f"SELECT `key`, `value`, `topic`, `partition`, `offset`, {quote(TS_COLUMN)}, "
+            f"SELECT {', '.join(quote(c) for c in RECORD_COLUMNS)}, {quote(TS_COLUMN)}, "
             f"`__d`.`error` AS `__error`, {record} "
             f"FROM (SELECT *, {decode_call(spec, registry_url)} AS `__d` FROM {quote(source)})"
         ),
@@ -92,16 +99,23 @@ def validate(t_env: TableEnvironment, spec: PipelineSpec, source: str, registry_
     columns = ", ".join(quote(f) for f in [*fields, TS_COLUMN])
     rejected = _dead_letters(judged, "`__reason`", detail, "`__reason` IS NOT NULL")
     accepted = f"{quote(judged)} WHERE `__reason` IS NULL"
-    if spec.event.deduplicate:
+    if in_windows:
+        columns += ", " + ", ".join(quote(c) for c in RECORD_COLUMNS)
+    elif spec.event.deduplicate:
         counted = f"{source}__counted"
         t_env.create_temporary_view(counted, t_env.sql_query(_occurrence(spec, judged, fields)))
-        event_id, seen = quote(spec.event.id), quote(OCCURRENCE_COLUMN)
-        repeated = f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST({seen} - 1 AS STRING), ' time(s) before')"
-        accepted = f"{quote(counted)} WHERE {seen} = 1"
-        rejected += " UNION ALL " + _dead_letters(counted, "'duplicate'", repeated, f"{seen} > 1")
+        accepted = f"{quote(counted)} WHERE {quote(OCCURRENCE_COLUMN)} = 1"
+        rejected += " UNION ALL " + duplicates(spec, counted)
     t_env.create_temporary_view(valid, t_env.sql_query(f"SELECT {columns} FROM {accepted}"))
     t_env.create_temporary_view(dead, t_env.sql_query(rejected))
     return valid, dead
+
+
+def duplicates(spec: PipelineSpec, view: str) -> str:
+    """The dead letters of the repeats among `view`'s rows (`OCCURRENCE_COLUMN` over 1)."""
+    event_id, seen = quote(spec.event.id), quote(OCCURRENCE_COLUMN)
+    repeated = f"CONCAT('{spec.event.id} ', {event_id}, ' seen ', CAST({seen} - 1 AS STRING), ' time(s) before')"
+    return _dead_letters(view, "'duplicate'", repeated, f"{seen} > 1")
 
 
 def _dead_letters(view: str, reason: str, detail: str, where: str) -> str:
@@ -123,7 +137,7 @@ def _occurrence(spec: PipelineSpec, judged: str, fields: list[str]) -> str:
     one ordered by event time would also hold every row, raw bytes included, until the watermark.
     """
     event_id = quote(spec.event.id)
-    carried = ", ".join(quote(c) for c in ["key", "value", "topic", "partition", "offset", *fields, TS_COLUMN])
+    carried = ", ".join(quote(c) for c in [*RECORD_COLUMNS, *fields, TS_COLUMN])
     counted = (
         f"{COUNT_OCCURRENCES_FUNCTION}(input => TABLE `__passed` PARTITION BY {event_id}, "
         f"forget_after_ms => CAST({spec.event.deduplicate_within} AS BIGINT))"

@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from streamscore.streaming.java_functions import COUNT_OCCURRENCES_FUNCTION, OCCURRENCE_COLUMN
+from streamscore.shared.features.sql import OCCURRENCE_COLUMN
+from streamscore.streaming.java_functions import COUNT_OCCURRENCES_FUNCTION
 
 ROWS = 8
 

@@ -62,6 +62,23 @@ def test_an_event_arriving_after_a_later_one_is_not_in_its_windows(
     )
 
 
+def test_a_resent_event_is_in_no_window_and_its_id_on_another_card_is_another_event(
+    run_flink_on_arrival: Any, payments_spec: PipelineSpec
+) -> None:
+    """On arrival the windows' operator deduplicates (`deduplicated_in_windows`): d1 sent twice counts
+    once in d2's windows; card E's event that reuses d1's id is an event of E, in e2's windows."""
+    arrivals = [
+        event("d1", "D", T0, 10.0, "m1", "fuel", "pos"),
+        event("d1", "D", T0, 10.0, "m1", "fuel", "pos"),
+        event("d1", "E", T0, 7.0, "m1", "fuel", "pos"),
+        event("d2", "D", T0 + MIN, 20.0, "m2", "fuel", "pos"),
+        event("e2", "E", T0 + MIN, 3.0, "m2", "fuel", "pos"),
+    ]
+    out = run_flink_on_arrival(arrivals, payments_spec)
+    assert (out["d2"]["txn_count_1h"], out["d2"]["amount_sum_1h"]) == (2.0, 30.0)
+    assert (out["e2"]["txn_count_1h"], out["e2"]["amount_sum_1h"]) == (2.0, 10.0)
+
+
 def test_each_event_takes_the_profile_version_its_time_falls_in(
     flink_env: Any, tmp_path: Any, payments_spec: PipelineSpec
 ) -> None:

@@ -31,10 +31,17 @@ import org.apache.flink.table.functions.AggregateFunction;
  * entity is not in that one's windows, and of same-time events only those arrived so far count.
  * Rows with a null time (profile rows in the arrival stream) are not events and are skipped.
  *
- * <p>The plan, written by the feature compiler: {@code kinds|out;out;...|lateness_ms}, kinds one
- * letter per argument ({@code n} a number, {@code t} a text), each out {@code agg@window_ms@arg} with
- * agg one of count, sum, mean, max, min, distinct (arg -1 for count). Nulls are skipped as SQL skips
- * them; an aggregate over no value is null.
+ * <p>The plan, written by the feature compiler: {@code kinds|out;out;...|lateness_ms[|ids_ms]}, kinds
+ * one letter per argument ({@code n} a number, {@code t} a text), each out {@code agg@window_ms@arg}
+ * with agg one of count, sum, mean, max, min, distinct (arg -1 for count). Nulls are skipped as SQL
+ * skips them; an aggregate over no value is null.
+ *
+ * <p>With {@code ids_ms} the function also deduplicates: the argument after the kinds' is the event
+ * id, kept (as a {@link #fingerprint}) with the entity's events, for at least ids_ms; the array's last
+ * element is the row's occurrence, 1 for an id not among them, and a repeat is not accumulated, so no
+ * later event counts it. Only meaningful ordered by arrival, where each row gets its own answer: the
+ * keyed state is already read and written for the row, so this costs 8 bytes per kept event, where a
+ * separate operator keyed by id costs a shuffle and a state read and write of its own.
  */
 public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.Accumulator> {
 
@@ -52,6 +59,11 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
          */
         @DataTypeHint(value = "ARRAY<BIGINT NOT NULL>", bridgedTo = ArrayData.class)
         public ArrayData texts = BinaryArrayData.fromPrimitiveArray(new long[0]);
+        /** The events' id fingerprints, one per time, when the plan deduplicates (empty otherwise). */
+        @DataTypeHint(value = "ARRAY<BIGINT NOT NULL>", bridgedTo = ArrayData.class)
+        public ArrayData ids = BinaryArrayData.fromPrimitiveArray(new long[0]);
+        /** How many times the id of the row accumulated last has arrived, that row included. */
+        public long occurrence;
         /** The latest event time so far: events older than it by more than the plan keeps are dropped. */
         public long latest = Long.MIN_VALUE;
         /** The time of the row accumulated last, as of which the features are computed. */
@@ -63,6 +75,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         transient long[] timeValues;
         transient double[] numberValues;
         transient long[] textValues;
+        transient long[] idValues;
 
         /**
          * The stored arrays are Flink's binary arrays: the state serializer copies those as one block,
@@ -74,6 +87,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
                 timeValues = times.toLongArray();
                 numberValues = numbers.toDoubleArray();
                 textValues = texts.toLongArray();
+                idValues = ids.toLongArray();
             }
         }
 
@@ -81,6 +95,7 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             times = BinaryArrayData.fromPrimitiveArray(timeValues);
             numbers = BinaryArrayData.fromPrimitiveArray(numberValues);
             texts = BinaryArrayData.fromPrimitiveArray(textValues);
+            ids = BinaryArrayData.fromPrimitiveArray(idValues);
         }
     }
 
@@ -91,7 +106,15 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
 
     private record Output(String agg, long window, int slot) {}
 
-    private record Plan(String text, char[] kinds, int[] slots, int numberArgs, int textArgs, List<Output> outputs, long kept) {
+    private record Plan(
+            String text,
+            char[] kinds,
+            int[] slots,
+            int numberArgs,
+            int textArgs,
+            List<Output> outputs,
+            long kept,
+            boolean deduplicates) {
 
         static Plan parse(String text) {
             String[] parts = text.split("\\|", -1);
@@ -111,7 +134,12 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
                 outputs.add(new Output(f[0], window, arg < 0 ? -1 : slots[arg]));
                 longest = Math.max(longest, window);
             }
-            return new Plan(text, kinds, slots, numbers, texts, outputs, longest + Long.parseLong(parts[2]));
+            long kept = longest + Long.parseLong(parts[2]);
+            boolean deduplicates = parts.length > 3;
+            if (deduplicates) {
+                kept = Math.max(kept, Long.parseLong(parts[3]));
+            }
+            return new Plan(text, kinds, slots, numbers, texts, outputs, kept, deduplicates);
         }
     }
 
@@ -145,6 +173,18 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
             return;
         }
         acc.load();
+        long id = p.deduplicates ? fingerprint(args[p.kinds.length].toString()) : 0L;
+        if (p.deduplicates) {
+            acc.occurrence = 1;
+            for (long seen : acc.idValues) {
+                if (seen == id) {
+                    acc.occurrence++;
+                }
+            }
+            if (acc.occurrence > 1) {
+                return;  // a repeat: a dead letter, in no window
+            }
+        }
         long now = time;
         acc.current = now;
         acc.latest = Math.max(acc.latest, now);
@@ -159,6 +199,10 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         System.arraycopy(acc.numberValues, row * p.numberArgs, acc.numberValues, (row + 1) * p.numberArgs, later * p.numberArgs);
         System.arraycopy(acc.textValues, row * p.textArgs, acc.textValues, (row + 1) * p.textArgs, later * p.textArgs);
         acc.timeValues[row] = now;
+        if (p.deduplicates) {
+            System.arraycopy(acc.idValues, row, acc.idValues, row + 1, later);
+            acc.idValues[row] = id;
+        }
         for (int i = 0; i < p.kinds.length; i++) {
             Object value = args[i];
             if (p.kinds[i] == 'n') {
@@ -185,6 +229,9 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         acc.timeValues = Arrays.copyOfRange(acc.timeValues, gone, rows);
         acc.numberValues = Arrays.copyOfRange(acc.numberValues, gone * p.numberArgs, rows * p.numberArgs);
         acc.textValues = Arrays.copyOfRange(acc.textValues, gone * p.textArgs, rows * p.textArgs);
+        if (p.deduplicates) {
+            acc.idValues = Arrays.copyOfRange(acc.idValues, gone, rows);
+        }
     }
 
     /**
@@ -195,6 +242,9 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
         acc.timeValues = Arrays.copyOf(acc.timeValues, rows);
         acc.numberValues = Arrays.copyOf(acc.numberValues, rows * p.numberArgs);
         acc.textValues = Arrays.copyOf(acc.textValues, rows * p.textArgs);
+        if (p.deduplicates) {
+            acc.idValues = Arrays.copyOf(acc.idValues, rows);
+        }
     }
 
     @Override
@@ -202,7 +252,10 @@ public class WindowFeatures extends AggregateFunction<Double[], WindowFeatures.A
     public Double[] getValue(Accumulator acc) {
         Plan p = plan;
         acc.load();
-        Double[] out = new Double[p.outputs.size() + 1];
+        Double[] out = new Double[p.outputs.size() + (p.deduplicates ? 2 : 1)];
+        if (p.deduplicates) {
+            out[p.outputs.size() + 1] = (double) acc.occurrence;
+        }
         if (acc.current == Long.MIN_VALUE) {
             return out;  // no event accumulated yet (a profile row arrived first)
         }
