@@ -68,7 +68,9 @@ class EventConfig(_Strict):
     """How long (processing time) an event id is remembered after its last copy arrived. A copy
     arriving later is dead-lettered as `late` anyway unless its event time is still ahead of the
     watermark (a re-stamped retry, or a stream stalled that long), so minutes suffice; the state is
-    one counter per id of this period (10 minutes at 278k events/s: 167 million ids)."""
+    one counter per id of this period (10 minutes at 278k events/s: 167 million ids). With
+    `streaming.features_at: arrival` the windows' operator deduplicates instead: per entity, an id is
+    kept with its event for at least this long of event time, or the longest window if longer."""
     fields: dict[Name, FieldRule] = {}
 
     def max_length(self, name: str) -> int:

@@ -12,9 +12,9 @@ windowed feature in a single OVER (`WINDOW_FEATURES`, deploy/jvm/flink-udf), to 
 definition; the parity tests hold the two engines to it. With `streaming.features_at: arrival` the
 same function runs in an OVER ordered by arrival (`FLINK_ON_ARRIVAL`), next to `PROFILE_AS_OF`
 reading profile versions that come through the same operator; there it also deduplicates (see
-`deduplicated_in_windows`). "Since previous" is the time since the
-latest event with an earlier timestamp (same-timestamp events do not count, so no engine's order
-among them matters). A last SELECT shapes the float32 feature vector.
+`deduplicated_in_windows`). "Since previous" is the time since the latest event with an earlier
+timestamp (same-timestamp events do not count, so no engine's order among them matters). A last
+SELECT shapes the float32 feature vector.
 """
 
 from dataclasses import dataclass
