@@ -133,18 +133,16 @@ def build_score_job(t_env: TableEnvironment, spec: PipelineSpec, settings: JobSe
     if profile_features(spec):
         profiles = "profiles"
         t_env.execute_sql(profile_table(profiles, spec, kafka))
+    carried = RECORD_COLUMNS if in_windows else {}  # what `validate` kept for the repeats' dead letters
+    enriched = with_profiles(t_env, spec, valid, profiles, carried)
+    features = compute_features(t_env, enriched, spec, (*carried, OCCURRENCE_COLUMN) if in_windows else ())
     if in_windows:
-        enriched = with_profiles(t_env, spec, valid, profiles, RECORD_COLUMNS)
-        counted = compute_features(t_env, enriched, spec, (*RECORD_COLUMNS, OCCURRENCE_COLUMN))
-        t_env.create_temporary_view("counted", counted)
+        t_env.create_temporary_view("counted", features)
         # One insert into the dead-letter topic: each insert is a sink of its own, with the same
         # transactional id prefix as the other.
         dead_letters += " UNION ALL " + duplicates(spec, "counted")
-        t_env.create_temporary_view("features", counted.where(col(OCCURRENCE_COLUMN) == 1))
-    else:
-        t_env.create_temporary_view(
-            "features", compute_features(t_env, with_profiles(t_env, spec, valid, profiles), spec)
-        )
+        features = features.where(col(OCCURRENCE_COLUMN) == 1)
+    t_env.create_temporary_view("features", features)
     statements.add_insert_sql(dead_letters)
     vector = FeatureVector.of(spec)
     if settings.until == "features":
